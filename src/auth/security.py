@@ -1,0 +1,59 @@
+"""Password hashing (argon2id) and access tokens (JWT, HS256 by default)."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from src.config import get_settings
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """CPU-bound (tens of ms): call it from a worker thread, not the event loop."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def create_access_token(user_id: uuid.UUID) -> str:
+    settings = get_settings()
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + timedelta(minutes=settings.access_token_minutes),
+        "type": "access",
+    }
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), settings.jwt_algorithm)
+
+
+def decode_access_token(token: str) -> uuid.UUID | None:
+    """The user id in a valid, unexpired access token; None for anything else."""
+    settings = get_settings()
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[settings.jwt_algorithm],
+            options={"require": ["sub", "exp", "iat"]},
+        )
+        if claims.get("type") != "access":
+            return None
+        return uuid.UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError):
+        return None

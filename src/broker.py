@@ -1,0 +1,69 @@
+"""The Redis-protocol server: a shared async client, and sending tasks to the Celery workers.
+
+Tasks are sent by name, so the API never imports task code. The current `request_id` rides in
+the task's headers and is bound again in the worker (see `workers/celery_app.py`).
+"""
+
+from typing import Any
+
+import structlog
+from kombu.exceptions import OperationalError
+from redis.asyncio import Redis
+from starlette.concurrency import run_in_threadpool
+
+from src.config import get_settings
+from src.exceptions import ServiceUnavailableError
+
+DEFAULT_EXPIRES_SECONDS = 3600
+
+_redis: Redis | None = None
+
+
+def get_redis() -> Redis:
+    global _redis
+    if _redis is None:
+        _redis = Redis.from_url(
+            get_settings().redis_url, socket_timeout=2, socket_connect_timeout=2
+        )
+    return _redis
+
+
+async def close_redis() -> None:
+    global _redis
+    if _redis is not None:
+        await _redis.aclose()
+        _redis = None
+
+
+def current_request_id() -> str | None:
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return value if isinstance(value, str) else None
+
+
+def send_task(
+    name: str,
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+    *,
+    request_id: str | None = None,
+    expires: int = DEFAULT_EXPIRES_SECONDS,
+) -> str:
+    """Publish task `name` (blocking I/O: from async code use `enqueue`). Returns its id.
+
+    A task still queued after `expires` seconds is discarded by the worker."""
+    from workers.celery_app import celery_app
+
+    request_id = request_id or current_request_id()
+    headers = {"request_id": request_id} if request_id else {}
+    try:
+        result = celery_app.send_task(
+            name, args=args, kwargs=kwargs or {}, headers=headers, expires=expires
+        )
+    except OperationalError as exc:
+        raise ServiceUnavailableError("The task queue is unavailable") from exc
+    return str(result.id)
+
+
+async def enqueue(name: str, *args: Any, **kwargs: Any) -> str:
+    """Publish task `name` from async code, off the event loop. Returns its id."""
+    return await run_in_threadpool(send_task, name, args, kwargs, request_id=current_request_id())

@@ -1,0 +1,68 @@
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from src import broker
+from src.auth.dependencies import CurrentUser
+from src.broker import current_request_id
+from src.database import engine
+from src.error_handlers import error_response
+from src.error_responses import responses
+from src.health import service
+from src.metrics import REGISTRY
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def liveness() -> dict[str, str]:
+    """Liveness: the process answers. Touches nothing else."""
+    return {"status": "ok"}
+
+
+@router.get("/health/ready", responses=responses(503))
+async def readiness() -> Any:
+    """Readiness: the database and the broker both answer within 2 s. 503 otherwise, with
+    which one failed in `details`."""
+    checks = await service.readiness(engine)
+    if all(value == "ok" for value in checks.values()):
+        return {"status": "ready", "checks": checks}
+    return error_response(
+        current_request_id(),
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "not_ready",
+        "A dependency is unreachable",
+        checks,
+        {"Retry-After": "5"},
+    )
+
+
+@router.get("/health/db-pool")
+async def db_pool() -> dict[str, Any]:
+    """The API engine's connection pool (size, checked in, checked out, overflow) and the
+    isolation level PostgreSQL reports for a pooled connection's transaction."""
+    return await service.pool_status(engine)
+
+
+@router.get("/metrics", response_class=Response, include_in_schema=True)
+async def metrics() -> Response:
+    """Prometheus text format: requests and latencies, pool, retries by SQLSTATE."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+diagnostics_router = APIRouter(prefix="/diagnostics", tags=["diagnostics"])
+
+
+@diagnostics_router.post(
+    "/ping", status_code=status.HTTP_202_ACCEPTED, responses=responses(401, 503)
+)
+async def ping_worker(user: CurrentUser) -> JSONResponse:
+    """Send a no-op task to the workers. Its log line carries this request's `request_id`,
+    which is how to follow one request into the background."""
+    task_id = await broker.enqueue("chatsight.diagnostics.ping", str(user.id))
+    return JSONResponse(
+        {"task_id": task_id, "request_id": current_request_id()},
+        status_code=status.HTTP_202_ACCEPTED,
+    )

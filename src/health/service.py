@@ -1,0 +1,61 @@
+"""Readiness and pool figures for operators."""
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from src.broker import get_redis
+from src.logging import get_logger
+
+log = get_logger(__name__)
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+async def check_database(engine: AsyncEngine) -> str:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+        log.warning("health.database_unreachable", error=repr(exc))
+        return "unreachable"
+
+
+async def check_broker() -> str:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            await get_redis().ping()
+        return "ok"
+    except Exception as exc:
+        log.warning("health.broker_unreachable", error=repr(exc))
+        return "unreachable"
+
+
+async def readiness(engine: AsyncEngine) -> dict[str, str]:
+    database, broker = await asyncio.gather(check_database(engine), check_broker())
+    return {"database": database, "broker": broker}
+
+
+async def pool_status(engine: AsyncEngine) -> dict[str, Any]:
+    """Figures straight from the pool, plus the isolation level that PostgreSQL reports for a
+    transaction on a pooled connection (what the engine really runs, not what it was told)."""
+    pool: Any = engine.pool
+    stats: dict[str, Any] = {"pool_class": type(pool).__name__}
+    if hasattr(pool, "checkedout"):
+        # Read before borrowing a connection below, so the figures are the callers' own.
+        stats.update(
+            size=pool.size(),
+            checked_in=pool.checkedin(),
+            checked_out=pool.checkedout(),
+            # SQLAlchemy counts overflow from -size; below zero means "not all opened yet".
+            overflow=max(0, pool.overflow()),
+            max_overflow=pool._max_overflow,
+        )
+    async with engine.connect() as connection:
+        reported = (await connection.execute(text("SHOW transaction_isolation"))).scalar_one()
+        configured = await connection.get_isolation_level()
+    stats["isolation_level"] = {"configured": configured, "server_reported": reported}
+    return stats

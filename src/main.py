@@ -1,0 +1,75 @@
+"""The ASGI application: `uvicorn src.main:app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from src import broker
+from src.auth.router import router as auth_router
+from src.config import get_settings
+from src.database import engine, log_engine_configuration
+from src.error_handlers import register_exception_handlers
+from src.health.router import diagnostics_router
+from src.health.router import router as health_router
+from src.logging import configure_logging, get_logger
+from src.metrics import register_pool
+from src.middleware import RequestContextMiddleware
+from src.users.router import router as users_router
+
+log = get_logger("chatsight")
+
+API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    log_engine_configuration()
+    yield
+    await broker.close_redis()
+    await engine.dispose()
+    log.info("app.stopped")
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(json=settings.json_logs, level=settings.log_level)
+    app = FastAPI(
+        title="Chatsight",
+        version="0.1.0",
+        description=(
+            "Import conversations, generate insights with credits, and ask questions answered "
+            "from your own messages with citations.\n\n"
+            "Every error has one shape: "
+            '`{"error": {"code", "message", "request_id", "details"}}`. '
+            "Send `X-Request-ID` to choose the id that ties a request to its log lines; "
+            "every response echoes it."
+        ),
+        lifespan=lifespan,
+    )
+    register_exception_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth_router)
+    api.include_router(users_router)
+    api.include_router(diagnostics_router)
+    app.include_router(api)
+    app.include_router(health_router)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    # Outermost: every response, CORS preflights and errors included, carries the request id.
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+register_pool(engine.pool)
+app = create_app()

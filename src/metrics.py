@@ -1,0 +1,60 @@
+"""Prometheus metrics of this process, served at `GET /metrics`."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "chatsight_http_requests_total",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_LATENCY = Histogram(
+    "chatsight_http_request_duration_seconds",
+    "Time from the request's arrival to the end of its response.",
+    ["method", "route"],
+    registry=REGISTRY,
+)
+DB_RETRIES = Counter(
+    "chatsight_db_retries_total",
+    "Units of work re-run (serialization failure, deadlock) or lock attempts repeated, "
+    "by SQLSTATE and operation.",
+    ["sqlstate", "operation"],
+    registry=REGISTRY,
+)
+DB_RETRY_EXHAUSTED = Counter(
+    "chatsight_db_retries_exhausted_total",
+    "Units of work or lock attempts that failed after their last retry, by SQLSTATE.",
+    ["sqlstate", "operation"],
+    registry=REGISTRY,
+)
+
+
+class PoolCollector:
+    """Reads the API engine's pool at scrape time (no background polling)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    def collect(self) -> Iterator[Metric]:
+        if not hasattr(self.pool, "checkedout"):
+            return
+        figures = {
+            "size": self.pool.size(),
+            "checked_in": self.pool.checkedin(),
+            "checked_out": self.pool.checkedout(),
+            "overflow": max(0, self.pool.overflow()),
+        }
+        for name, value in figures.items():
+            yield GaugeMetricFamily(
+                f"chatsight_db_pool_{name}", f"Database connection pool: {name}.", value=value
+            )
+
+
+def register_pool(pool: Any) -> None:
+    REGISTRY.register(PoolCollector(pool))

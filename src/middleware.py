@@ -1,0 +1,99 @@
+"""Plain ASGI middleware (not `BaseHTTPMiddleware`, so contextvars flow into the endpoint)."""
+
+import re
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from src.error_handlers import error_response
+from src.logging import get_logger
+from src.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = get_logger("chatsight.request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Binds `request_id` (from `X-Request-ID`, or a new one) for every log line of the request,
+    echoes it in the response, records request metrics, logs one line per request, and turns
+    an unhandled exception into the 500 envelope (no stack or SQL in the body)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else None
+        request_id = request_id or new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        status = 500
+        started = False
+        begun = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                log.exception("request.unhandled_error", path=scope.get("path"))
+                if started:
+                    raise
+                response = error_response(
+                    request_id, 500, "internal_error", "Internal server error"
+                )
+                await response(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - begun
+                route = route_template(scope)
+                method = scope.get("method", "")
+                HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
+                HTTP_LATENCY.labels(method=method, route=route).observe(elapsed)
+                log.info(
+                    "request.completed",
+                    method=method,
+                    path=scope.get("path"),
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route with its parameters named (`/api/v1/chats/{chat_id}`), so metrics
+    have one series per route rather than one per id; "unmatched" for unknown paths."""
+    if "route" not in scope:
+        return "unmatched"
+    by_value = {str(value): name for name, value in scope.get("path_params", {}).items()}
+    segments = str(scope.get("path", "")).split("/")
+    return "/".join(
+        f"{{{by_value[segment]}}}" if segment in by_value else segment for segment in segments
+    )

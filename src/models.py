@@ -1,0 +1,6 @@
+"""Every mapped model, imported once so that `Base.metadata` is complete (Alembic, tests)."""
+
+from src.database import Base
+from src.users.models import User
+
+__all__ = ["Base", "User"]

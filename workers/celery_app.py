@@ -1,0 +1,86 @@
+"""The one Celery app: `celery -A workers.celery_app worker` (with `CELERY_WORKER=true`).
+
+Settings for not losing work: late acks, requeue when a worker dies mid-task, one message
+prefetched at a time, a visibility timeout longer than the longest task, JSON only, and no
+result backend (task outcomes live in our own tables).
+"""
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from celery import Celery, Task
+from celery.signals import (
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
+
+from src.config import get_settings
+from src.logging import configure_logging
+
+settings = get_settings()
+
+celery_app = Celery("chatsight", broker=settings.redis_url, include=["workers.tasks"])
+celery_app.conf.update(
+    task_serializer="json",
+    accept_content=["json"],
+    result_serializer="json",
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_time_limit=15 * 60,
+    task_soft_time_limit=14 * 60,
+    broker_transport_options={"visibility_timeout": 60 * 60},
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    task_default_queue="chatsight",
+    enable_utc=True,
+    timezone="UTC",
+    beat_schedule={
+        "purge-soft-deleted": {
+            "task": "chatsight.maintenance.purge_soft_deleted",
+            "schedule": timedelta(hours=6),
+            "options": {"expires": 60 * 60},
+        },
+    },
+)
+
+
+@setup_logging.connect
+def _configure_logging(**_: Any) -> None:
+    configure_logging(json=settings.json_logs, level=settings.log_level)
+
+
+@task_prerun.connect
+def _bind_request_id(task: Task[Any, Any], **_: Any) -> None:
+    """Bind the request id that `src.broker.send_task` put in the headers."""
+    structlog.contextvars.clear_contextvars()
+    request_id = getattr(task.request, "request_id", None)
+    structlog.contextvars.bind_contextvars(
+        task_id=task.request.id, task_name=task.name, request_id=request_id
+    )
+
+
+@task_postrun.connect
+def _unbind(**_: Any) -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+@worker_process_init.connect
+def _start_process(**_: Any) -> None:
+    from workers import runtime
+
+    runtime.start()
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def _stop_process(**_: Any) -> None:
+    from workers import runtime
+
+    runtime.stop()

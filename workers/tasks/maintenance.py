@@ -1,0 +1,22 @@
+from typing import Any
+
+from celery import Task
+
+from src.database import get_async_db_transaction
+from src.logging import get_logger
+from src.users import service as users_service
+from workers import runtime
+from workers.decorators import task
+
+log = get_logger(__name__)
+
+
+async def _purge() -> int:
+    async with get_async_db_transaction() as session:
+        return await users_service.purge_deleted(session)
+
+
+@task("chatsight.maintenance.purge_soft_deleted")
+def purge_soft_deleted(self: Task[Any, Any]) -> int:
+    """Delete for good what was soft-deleted longer ago than SOFT_DELETE_RETENTION_DAYS."""
+    return runtime.run(_purge())
