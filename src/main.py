@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from src import broker
 from src.auth.router import router as auth_router
-from src.config import get_settings
+from src.config import Settings, get_settings
 from src.database import engine, log_engine_configuration
 from src.error_handlers import register_exception_handlers
 from src.health.router import diagnostics_router
@@ -32,8 +32,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("app.stopped")
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
     configure_logging(json=settings.json_logs, level=settings.log_level)
     app = FastAPI(
         title="Chatsight",

@@ -1,19 +1,24 @@
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Depends, Response, status
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src import broker
 from src.auth.dependencies import CurrentUser
 from src.broker import current_request_id
-from src.database import engine
+from src.database import get_engine
 from src.error_handlers import error_response
 from src.error_responses import responses
 from src.health import service
 from src.metrics import REGISTRY
 
 router = APIRouter(tags=["health"])
+
+Engine = Annotated[AsyncEngine, Depends(get_engine)]
+RedisClient = Annotated[Redis, Depends(broker.get_redis)]
 
 
 @router.get("/health")
@@ -23,10 +28,10 @@ async def liveness() -> dict[str, str]:
 
 
 @router.get("/health/ready", responses=responses(503))
-async def readiness() -> Any:
+async def readiness(engine: Engine, redis: RedisClient) -> Any:
     """Readiness: the database and the broker both answer within 2 s. 503 otherwise, with
     which one failed in `details`."""
-    checks = await service.readiness(engine)
+    checks = await service.readiness(engine, redis)
     if all(value == "ok" for value in checks.values()):
         return {"status": "ready", "checks": checks}
     return error_response(
@@ -40,7 +45,7 @@ async def readiness() -> Any:
 
 
 @router.get("/health/db-pool")
-async def db_pool() -> dict[str, Any]:
+async def db_pool(engine: Engine) -> dict[str, Any]:
     """The API engine's connection pool (size, checked in, checked out, overflow) and the
     isolation level PostgreSQL reports for a pooled connection's transaction."""
     return await service.pool_status(engine)

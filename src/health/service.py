@@ -3,10 +3,10 @@
 import asyncio
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from src.broker import get_redis
 from src.logging import get_logger
 
 log = get_logger(__name__)
@@ -24,18 +24,18 @@ async def check_database(engine: AsyncEngine) -> str:
         return "unreachable"
 
 
-async def check_broker() -> str:
+async def check_broker(redis: Redis) -> str:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            await get_redis().ping()
+            await redis.ping()
         return "ok"
     except Exception as exc:
         log.warning("health.broker_unreachable", error=repr(exc))
         return "unreachable"
 
 
-async def readiness(engine: AsyncEngine) -> dict[str, str]:
-    database, broker = await asyncio.gather(check_database(engine), check_broker())
+async def readiness(engine: AsyncEngine, redis: Redis) -> dict[str, str]:
+    database, broker = await asyncio.gather(check_database(engine), check_broker(redis))
     return {"database": database, "broker": broker}
 
 

@@ -1,7 +1,10 @@
+import uuid
 from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from src.database_utils import execute_with_lock_retry
+from src.exceptions import NotFoundError
 from src.repository import Repository
 from src.users.models import User
 
@@ -13,9 +16,18 @@ class UserRepository(Repository[User]):
         result = await self.session.execute(select(User).where(User.email == email))
         return result.scalar_one_or_none()
 
+    async def lock(self, user_id: uuid.UUID) -> User:
+        """The live user row, locked `FOR UPDATE NOWAIT` with retries (503 if it stays busy)."""
+        result = await execute_with_lock_retry(self.session, select(User).where(User.id == user_id))
+        user: User | None = result.scalar_one_or_none()
+        if user is None:
+            raise NotFoundError("User")
+        return user
+
     async def delete_soft_deleted_before(self, cutoff: datetime) -> int:
         # A Core DELETE: the soft-delete filter does not apply, which is the point here.
         result = await self.session.execute(
-            delete(User).where(User.is_deleted.is_(True), User.deleted_at < cutoff)
+            delete(User).where(User.is_deleted.is_(True), User.deleted_at < cutoff),
+            execution_options={"synchronize_session": False},
         )
         return int(getattr(result, "rowcount", 0) or 0)

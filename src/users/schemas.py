@@ -1,9 +1,10 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-PASSWORD = Field(min_length=8, max_length=128, description="8 to 128 characters.")
+Password = Annotated[str, Field(min_length=8, max_length=128, description="8 to 128 characters.")]
 
 
 def _normalise_email(value: str) -> str:
@@ -12,7 +13,7 @@ def _normalise_email(value: str) -> str:
 
 class UserCreate(BaseModel):
     email: EmailStr
-    password: str = PASSWORD
+    password: Password
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
 
     _email = field_validator("email")(_normalise_email)
@@ -31,7 +32,7 @@ class UserUpdate(BaseModel):
 
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     email: EmailStr | None = None
-    password: str | None = PASSWORD
+    password: Password | None = None
     current_password: str | None = Field(default=None, max_length=128)
 
     _email = field_validator("email")(

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from src.auth import security
 from src.config import get_settings
-from src.database_utils import UNIQUE_VIOLATION, sqlstate_of
+from src.database_utils import UNIQUE_VIOLATION, execute_in_transaction, sqlstate_of
 from src.logging import get_logger
 from src.users.exceptions import EmailAlreadyRegistered, InvalidCredentials
 from src.users.models import User
@@ -41,7 +41,12 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     return user
 
 
-async def update(session: AsyncSession, user: User, data: UserUpdate) -> User:
+async def update(user: User, data: UserUpdate) -> User:
+    """Apply a profile change as its own unit of work, holding the user row's lock.
+
+    Passwords are checked and hashed first (CPU-bound, in a thread) so the lock is held for
+    the writes only. A row held by another transaction answers 503 after the lock retries.
+    """
     if data.current_password is not None and not await run_in_threadpool(
         security.verify_password, user.password_hash, data.current_password
     ):
@@ -49,19 +54,29 @@ async def update(session: AsyncSession, user: User, data: UserUpdate) -> User:
     changes: dict[str, Any] = data.model_dump(
         exclude_unset=True, exclude={"current_password", "password"}
     )
-    if data.password is not None and "password" in data.model_fields_set:
+    if data.password is not None:
         changes["password_hash"] = await run_in_threadpool(security.hash_password, data.password)
-    for key, value in changes.items():
-        setattr(user, key, value)
-    await _flush_unique_email(session, user)
-    return user
+
+    async def apply(session: AsyncSession) -> User:
+        locked = await UserRepository(session).lock(user.id)
+        for key, value in changes.items():
+            setattr(locked, key, value)
+        await _flush_unique_email(session, locked)
+        return locked
+
+    return await execute_in_transaction(apply)
 
 
-async def soft_delete(session: AsyncSession, user: User) -> None:
+async def soft_delete(user: User) -> None:
     """Hide the account; its tokens stop working at once (they resolve to no live user).
     Restorable for `SOFT_DELETE_RETENTION_DAYS`, then purged by the periodic task."""
-    user.mark_deleted()
-    await session.flush()
+
+    async def apply(session: AsyncSession) -> None:
+        locked = await UserRepository(session).lock(user.id)
+        locked.mark_deleted()
+        await session.flush()
+
+    await execute_in_transaction(apply)
     log.info("user.deleted", user_id=str(user.id))
 
 

@@ -1,0 +1,22 @@
+# Production image: API, worker and beat share it (docker-compose.yml picks the command).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+RUN useradd --create-home --uid 10001 chatsight
+
+COPY pyproject.toml README.md ./
+COPY src ./src
+COPY workers ./workers
+RUN pip install .
+
+COPY alembic.ini ./
+COPY alembic ./alembic
+
+USER chatsight
+EXPOSE 8000
+CMD ["uvicorn", "src.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--proxy-headers"]

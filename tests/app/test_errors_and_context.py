@@ -1,0 +1,168 @@
+"""The error envelope, the request id, the ownership dependency and CORS, on an app built by
+`create_app` with a few extra routes that fail on purpose."""
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy import text
+
+from src.auth.dependencies import DbSession, owned
+from src.config import Settings, get_settings
+from src.database import SessionLocal
+from src.exceptions import LockTimeoutException
+from src.main import create_app
+from tests.factories import register
+from tests.models import Note, NoteRepository
+
+pytestmark = pytest.mark.usefixtures("test_tables")
+
+probe = APIRouter(prefix="/probe")
+
+
+@probe.get("/crash")
+async def crash() -> None:
+    raise RuntimeError("secret internals: password=hunter2")
+
+
+@probe.get("/bad-sql")
+async def bad_sql(session: DbSession) -> None:
+    await session.execute(text("SELECT * FROM table_that_does_not_exist"))
+
+
+@probe.get("/busy")
+async def busy() -> None:
+    raise LockTimeoutException(retry_after=3)
+
+
+@probe.get("/notes/{note_id}")
+async def read_note(
+    note: Annotated[Note, Depends(owned(NoteRepository, param="note_id", resource="Note"))],
+) -> dict[str, str]:
+    return {"id": str(note.id), "body": note.body}
+
+
+def build(settings: Settings | None = None) -> FastAPI:
+    app = create_app(settings)
+    app.include_router(probe)
+    return app
+
+
+@pytest.fixture
+async def probe_client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=build())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "request_id", "details"}
+    assert body["error"]["request_id"] == response.headers["X-Request-ID"]
+    return body["error"]
+
+
+async def test_unhandled_exception_is_a_bare_500(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.get("/probe/crash")
+    assert response.status_code == 500
+    error = error_of(response)
+    assert error["code"] == "internal_error"
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+
+
+async def test_database_error_reveals_no_sql_outside_development(
+    probe_client: httpx.AsyncClient,
+) -> None:
+    assert not get_settings().is_development
+    response = await probe_client.get("/probe/bad-sql")
+    assert response.status_code == 500
+    assert error_of(response)["code"] == "database_error"
+    assert "table_that_does_not_exist" not in response.text
+    assert "SELECT" not in response.text
+
+
+async def test_lock_timeout_is_503_with_retry_after(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.get("/probe/busy")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "3"
+    assert error_of(response)["code"] == "lock_timeout"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/api/v1/nowhere", 404, "not_found"),
+        ("PUT", "/api/v1/users/me", 405, "method_not_allowed"),
+        ("POST", "/api/v1/auth/token", 422, "validation_error"),
+    ],
+)
+async def test_framework_errors_use_the_envelope(
+    probe_client: httpx.AsyncClient, method: str, path: str, status: int, code: str
+) -> None:
+    response = await probe_client.request(method, path)
+    assert response.status_code == status
+    assert error_of(response)["code"] == code
+
+
+async def test_request_id_is_echoed_or_made(probe_client: httpx.AsyncClient) -> None:
+    given = await probe_client.get("/health", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["X-Request-ID"] == "abc-123"
+    made = await probe_client.get("/health")
+    assert len(made.headers["X-Request-ID"]) == 32
+    hostile = await probe_client.get("/health", headers={"X-Request-ID": "x" * 500})
+    assert hostile.headers["X-Request-ID"] != "x" * 500
+    error = await probe_client.get("/nowhere", headers={"X-Request-ID": "trace-404"})
+    assert error_of(error)["request_id"] == "trace-404"
+
+
+async def test_owned_resource_is_404_for_anyone_else(probe_client: httpx.AsyncClient) -> None:
+    owner, stranger = await register(probe_client), await register(probe_client)
+    async with SessionLocal() as session:
+        note = Note(user_id=owner.id, body="mine")
+        session.add(note)
+        await session.commit()
+
+    mine = await probe_client.get(f"/probe/notes/{note.id}", headers=owner.headers)
+    assert mine.status_code == 200
+    assert mine.json()["body"] == "mine"
+
+    theirs = await probe_client.get(f"/probe/notes/{note.id}", headers=stranger.headers)
+    missing = await probe_client.get(f"/probe/notes/{uuid.uuid4()}", headers=owner.headers)
+    for response in (theirs, missing):
+        assert response.status_code == 404
+        assert error_of(response) | {"request_id": None} == {
+            "code": "not_found",
+            "message": "Note not found",
+            "request_id": None,
+            "details": None,
+        }
+    anonymous = await probe_client.get(f"/probe/notes/{note.id}")
+    assert anonymous.status_code == 401
+
+
+async def test_cors_allows_configured_origins_only() -> None:
+    settings = Settings(environment="test", cors_origins="https://app.example.com")  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=build(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        preflight = {"Access-Control-Request-Method": "POST"}
+        allowed = await http.options(
+            "/api/v1/auth/register", headers={"Origin": "https://app.example.com", **preflight}
+        )
+        denied = await http.options(
+            "/api/v1/auth/register", headers={"Origin": "https://evil.example.com", **preflight}
+        )
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "access-control-allow-origin" not in denied.headers
+    assert allowed.headers["X-Request-ID"]
+
+
+async def test_openapi_documents_the_envelope(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    register_op = schema["paths"]["/api/v1/auth/register"]["post"]
+    assert {"201", "409", "422"} <= set(register_op["responses"])
+    assert "ErrorEnvelope" in schema["components"]["schemas"]

@@ -1,0 +1,82 @@
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from src import broker
+from src.database import get_engine
+from src.main import app as main_app
+
+
+async def test_liveness(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_when_database_and_broker_answer(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+@pytest.fixture
+async def unreachable() -> Any:
+    """Real clients pointed at a port where nothing listens."""
+    engine = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:9/none")
+    redis = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=1)
+    yield engine, redis
+    await engine.dispose()
+    await redis.aclose()
+
+
+@pytest.mark.parametrize("broken", ["database", "broker"])
+async def test_not_ready_when_a_dependency_is_down(
+    client: httpx.AsyncClient, unreachable: Any, broken: str
+) -> None:
+    engine, redis = unreachable
+    override = (
+        {get_engine: lambda: engine} if broken == "database" else {broker.get_redis: lambda: redis}
+    )
+    main_app.dependency_overrides.update(override)
+    try:
+        response = await client.get("/health/ready")
+    finally:
+        main_app.dependency_overrides.clear()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    error = response.json()["error"]
+    assert error["code"] == "not_ready"
+    assert error["details"][broken] == "unreachable"
+    other = "broker" if broken == "database" else "database"
+    assert error["details"][other] == "ok"
+
+
+async def test_db_pool_reports_real_figures(client: httpx.AsyncClient, engine: Any) -> None:
+    async with engine.connect() as held:
+        await held.exec_driver_sql("SELECT 1")
+        busy = (await client.get("/health/db-pool")).json()
+    idle = (await client.get("/health/db-pool")).json()
+
+    assert busy["pool_class"] == "AsyncAdaptedQueuePool"
+    assert busy["size"] == 10
+    assert busy["max_overflow"] == 5
+    assert busy["checked_out"] >= 1
+    assert idle["checked_out"] == busy["checked_out"] - 1
+    assert idle["isolation_level"] == {
+        "configured": "REPEATABLE READ",
+        "server_reported": "repeatable read",
+    }
+
+
+async def test_metrics_exposes_requests_pool_and_retries(client: httpx.AsyncClient) -> None:
+    await client.get("/health")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    body = response.text
+    assert 'chatsight_http_requests_total{method="GET",route="/health",status="200"}' in body
+    assert "chatsight_db_pool_size 10.0" in body
+    assert "chatsight_db_retries_total" in body
