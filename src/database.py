@@ -35,6 +35,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import NullPool
 
 from src.config import Settings, get_settings
+from src.logging import get_logger
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -137,8 +138,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def log_engine_configuration() -> None:
     """The startup line that says which engine this process runs."""
-    from src.logging import get_logger
-
     event = (
         "Database engine configured for Celery worker"
         if get_settings().celery_worker

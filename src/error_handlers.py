@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from src.config import get_settings
 from src.database_utils import (
     DEADLOCK_DETECTED,
+    FOREIGN_KEY_VIOLATION,
     LOCK_NOT_AVAILABLE,
     SERIALIZATION_FAILURE,
     UNIQUE_VIOLATION,
@@ -131,6 +132,11 @@ async def database_error_handler(request: Request, exc: Exception) -> JSONRespon
     error: ChatsightError
     if sqlstate == UNIQUE_VIOLATION:
         error = ConflictError("A record with these values already exists")
+    elif sqlstate == FOREIGN_KEY_VIOLATION:
+        error = ConflictError("A referenced record does not exist or is still referenced")
+    elif sqlstate is not None and sqlstate.startswith("23"):
+        # NOT NULL and CHECK violations: a value the caller sent breaks a rule of the table.
+        error = InvalidInputError("A value breaks a rule of the data model")
     elif sqlstate == LOCK_NOT_AVAILABLE:
         error = LockTimeoutException()
     elif sqlstate in (SERIALIZATION_FAILURE, DEADLOCK_DETECTED):

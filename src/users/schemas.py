@@ -41,6 +41,9 @@ class UserUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _needs_current_password(self) -> "UserUpdate":
+        for required in ("email", "password"):
+            if required in self.model_fields_set and getattr(self, required) is None:
+                raise ValueError(f"{required} cannot be null")
         sensitive = {"email", "password"} & self.model_fields_set
         if sensitive and not self.current_password:
             raise ValueError("current_password is required to change email or password")

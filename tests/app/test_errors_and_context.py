@@ -33,6 +33,13 @@ async def bad_sql(session: DbSession) -> None:
     await session.execute(text("SELECT * FROM table_that_does_not_exist"))
 
 
+@probe.post("/null-owner")
+async def null_owner(session: DbSession) -> None:
+    await session.execute(
+        text("INSERT INTO test_notes (id, user_id, body) VALUES (gen_random_uuid(), NULL, 'x')")
+    )
+
+
 @probe.get("/busy")
 async def busy() -> None:
     raise LockTimeoutException(retry_after=3)
@@ -84,6 +91,13 @@ async def test_database_error_reveals_no_sql_outside_development(
     assert error_of(response)["code"] == "database_error"
     assert "table_that_does_not_exist" not in response.text
     assert "SELECT" not in response.text
+
+
+async def test_constraint_violation_from_input_is_422(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.post("/probe/null-owner")
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "invalid_input"
+    assert "test_notes" not in response.text
 
 
 async def test_lock_timeout_is_503_with_retry_after(probe_client: httpx.AsyncClient) -> None:

@@ -168,6 +168,17 @@ async def test_patch_email_and_password_need_the_current_password(client: Any) -
     assert await login(client, new_email, "a new password")
 
 
+@pytest.mark.parametrize("field", ["email", "password"])
+async def test_patch_cannot_null_a_required_field(client: Any, field: str) -> None:
+    account = await register(client)
+    response = await client.patch(
+        "/api/v1/users/me",
+        json={field: None, "current_password": PASSWORD},
+        headers=account.headers,
+    )
+    assert_envelope(response, 422, "validation_error")
+
+
 async def test_patch_to_a_taken_email_is_a_conflict(client: Any) -> None:
     first, second = await register(client), await register(client)
     response = await client.patch(
