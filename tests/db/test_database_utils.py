@@ -52,11 +52,35 @@ async def read_value(row_id: int) -> int:
         return value
 
 
+async def increment(session: AsyncSession, row_id: int) -> None:
+    await session.execute(
+        update(Counter).where(Counter.id == row_id).values(value=Counter.value + 1)
+    )
+
+
+class Interleaving:
+    """Unit A reads (taking its snapshot), then B increments and commits, then A writes."""
+
+    def __init__(self, row_id: int) -> None:
+        self.row_id = row_id
+        self.a_has_snapshot = asyncio.Event()
+        self.b_committed = asyncio.Event()
+
+    async def let_b_commit(self) -> None:
+        """Called by A after its first read."""
+        self.a_has_snapshot.set()
+        await self.b_committed.wait()
+
+    async def run_b(self) -> None:
+        await self.a_has_snapshot.wait()
+        await execute_in_transaction(lambda session: increment(session, self.row_id))
+        self.b_committed.set()
+
+
 async def test_concurrent_increments_retry_and_count_both(counter_id: int) -> None:
     """A takes its snapshot, B increments and commits, then A's UPDATE hits 40001: the whole
     unit of A is re-run on a fresh snapshot and both increments count."""
-    a_has_snapshot = asyncio.Event()
-    b_committed = asyncio.Event()
+    order = Interleaving(counter_id)
     a_attempts = 0
     retries_before = metric(DB_RETRIES, sqlstate="40001", operation="transaction")
 
@@ -65,24 +89,11 @@ async def test_concurrent_increments_retry_and_count_both(counter_id: int) -> No
         a_attempts += 1
         current = await session.scalar(select(Counter.value).where(Counter.id == counter_id))
         if a_attempts == 1:
-            a_has_snapshot.set()
-            await b_committed.wait()
-        await session.execute(
-            update(Counter).where(Counter.id == counter_id).values(value=Counter.value + 1)
-        )
+            await order.let_b_commit()
+        await increment(session, counter_id)
         return int(current or 0)
 
-    async def increment_b(session: AsyncSession) -> None:
-        await session.execute(
-            update(Counter).where(Counter.id == counter_id).values(value=Counter.value + 1)
-        )
-
-    async def run_b() -> None:
-        await a_has_snapshot.wait()
-        await execute_in_transaction(increment_b)
-        b_committed.set()
-
-    seen_by_a, _ = await asyncio.gather(execute_in_transaction(increment_a), run_b())
+    seen_by_a, _ = await asyncio.gather(execute_in_transaction(increment_a), order.run_b())
 
     assert a_attempts == 2
     assert seen_by_a == 1  # the retry saw B's committed increment
@@ -92,29 +103,15 @@ async def test_concurrent_increments_retry_and_count_both(counter_id: int) -> No
 
 async def test_without_retry_the_conflict_surfaces(counter_id: int) -> None:
     """The same interleaving with one attempt: proof that the retry is what saves it."""
-    a_has_snapshot = asyncio.Event()
-    b_committed = asyncio.Event()
+    order = Interleaving(counter_id)
 
     async def increment_a(session: AsyncSession) -> None:
         await session.scalar(select(Counter.value).where(Counter.id == counter_id))
-        a_has_snapshot.set()
-        await b_committed.wait()
-        await session.execute(
-            update(Counter).where(Counter.id == counter_id).values(value=Counter.value + 1)
-        )
-
-    async def increment_b(session: AsyncSession) -> None:
-        await session.execute(
-            update(Counter).where(Counter.id == counter_id).values(value=Counter.value + 1)
-        )
-
-    async def run_b() -> None:
-        await a_has_snapshot.wait()
-        await execute_in_transaction(increment_b)
-        b_committed.set()
+        await order.let_b_commit()
+        await increment(session, counter_id)
 
     with pytest.raises(TransactionConflictError):
-        await asyncio.gather(execute_in_transaction(increment_a, attempts=1), run_b())
+        await asyncio.gather(execute_in_transaction(increment_a, attempts=1), order.run_b())
     assert await read_value(counter_id) == 1
 
 
@@ -156,33 +153,19 @@ async def test_other_errors_are_not_retried() -> None:
 async def test_read_committed_unit_queues_instead_of_retrying(counter_id: int) -> None:
     """The per-transaction isolation override: at READ COMMITTED the same interleaving needs
     no retry, the UPDATE waits for the lock and re-reads the committed row."""
-    a_has_snapshot = asyncio.Event()
-    b_committed = asyncio.Event()
+    order = Interleaving(counter_id)
     a_attempts = 0
 
     async def increment_a(session: AsyncSession) -> str:
         nonlocal a_attempts
         a_attempts += 1
         level = await session.scalar(text("SHOW transaction_isolation"))
-        a_has_snapshot.set()
-        await b_committed.wait()
-        await session.execute(
-            update(Counter).where(Counter.id == counter_id).values(value=Counter.value + 1)
-        )
+        await order.let_b_commit()
+        await increment(session, counter_id)
         return str(level)
 
-    async def increment_b(session: AsyncSession) -> None:
-        await session.execute(
-            update(Counter).where(Counter.id == counter_id).values(value=Counter.value + 1)
-        )
-
-    async def run_b() -> None:
-        await a_has_snapshot.wait()
-        await execute_in_transaction(increment_b)
-        b_committed.set()
-
     level, _ = await asyncio.gather(
-        execute_in_transaction(increment_a, isolation_level="READ COMMITTED"), run_b()
+        execute_in_transaction(increment_a, isolation_level="READ COMMITTED"), order.run_b()
     )
     assert level == "read committed"
     assert a_attempts == 1
