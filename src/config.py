@@ -3,8 +3,14 @@
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class CreditPackage(BaseModel):
+    credits: int = Field(gt=0)
+    amount_cents: int = Field(gt=0)
+
 
 DEFAULT_JWT_SECRET = "development-only-secret-never-use-in-production"
 
@@ -36,6 +42,32 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     soft_delete_retention_days: int = 30
 
+    # Credits. Balance changes queue on the user's row lock at READ COMMITTED (see
+    # src/credits/service.py and bench/credits_contention.py for why).
+    signup_credits: int = Field(default=10, ge=0)
+    credits_isolation_level: str = "READ COMMITTED"
+    credits_lock_timeout_ms: int = Field(default=5000, ge=1)
+
+    # Payments.
+    payments_provider: Literal["fake", "stripe"] = "fake"
+    credit_packages: dict[str, CreditPackage] = Field(
+        default_factory=lambda: {
+            "small": CreditPackage(credits=50, amount_cents=500),
+            "medium": CreditPackage(credits=120, amount_cents=1000),
+            "large": CreditPackage(credits=300, amount_cents=2000),
+        }
+    )
+    payments_currency: str = "eur"
+    public_base_url: str = "http://127.0.0.1:8000"
+    checkout_success_url: str = "http://127.0.0.1:8000/docs#payment-succeeded"
+    checkout_cancel_url: str = "http://127.0.0.1:8000/docs#payment-canceled"
+    fake_webhook_secret: SecretStr = SecretStr("whsec_fake_development_only")
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    # Only for tests and local stubs: where the Stripe SDK sends its API calls.
+    stripe_api_base: str | None = None
+    webhook_tolerance_seconds: int = 300
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -57,6 +89,12 @@ class Settings(BaseSettings):
         secret = self.jwt_secret.get_secret_value()
         if self.environment == "production" and (secret == DEFAULT_JWT_SECRET or len(secret) < 32):
             raise ValueError("JWT_SECRET must be set to a secret of 32+ characters in production")
+        if self.payments_provider == "stripe" and not (
+            self.stripe_secret_key and self.stripe_webhook_secret
+        ):
+            raise ValueError(
+                "PAYMENTS_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"
+            )
         return self
 
     @property

@@ -13,7 +13,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Result, Select, and_, select
+from sqlalchemy import Result, Select, and_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,6 +98,7 @@ async def execute_with_lock_retry(
     *,
     attempts: int | None = None,
     base_delay: float = 0.05,
+    wait_ms: int | None = None,
 ) -> Result[Any]:
     """Run `statement` with `FOR UPDATE NOWAIT`, retrying a busy lock (55P03) with backoff.
 
@@ -105,9 +106,17 @@ async def execute_with_lock_retry(
     transaction. After `attempts` (default `DB_LOCK_RETRY_ATTEMPTS`, 3) busy tries it raises
     `LockTimeoutException`, which the API answers with 503 and `Retry-After`. A 40001 raised
     here (the row changed after our snapshot) propagates to `execute_in_transaction`.
+
+    With `wait_ms`, each try queues on the lock for up to that long instead of failing at
+    once (`SET LOCAL lock_timeout`, kept for the rest of the transaction): the right choice
+    for a row that is hot by nature, where waiting a few milliseconds beats retrying.
     """
     tries = attempts or get_settings().db_lock_retry_attempts
-    locking = statement.with_for_update(nowait=True)
+    if wait_ms is None:
+        locking = statement.with_for_update(nowait=True)
+    else:
+        locking = statement.with_for_update()
+        await session.execute(text(f"SET LOCAL lock_timeout = {int(wait_ms)}"))
     for attempt in range(tries):
         try:
             async with session.begin_nested():

@@ -9,6 +9,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from src import broker
 from src.auth.router import router as auth_router
 from src.config import Settings, get_settings
+from src.credits.router import admin_router as credits_admin_router
+from src.credits.router import router as credits_router
 from src.database import engine, log_engine_configuration
 from src.error_handlers import register_exception_handlers
 from src.health.router import diagnostics_router
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)
     api.include_router(users_router)
+    api.include_router(credits_router)
+    api.include_router(credits_admin_router)
     api.include_router(diagnostics_router)
     app.include_router(api)
     app.include_router(health_router)

@@ -1,6 +1,7 @@
 """Every mapped model, imported once so that `Base.metadata` is complete (Alembic, tests)."""
 
+from src.credits.models import CreditTransaction
 from src.database import Base
 from src.users.models import User
 
-__all__ = ["Base", "User"]
+__all__ = ["Base", "CreditTransaction", "User"]

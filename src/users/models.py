@@ -1,6 +1,6 @@
 import uuid
 
-from sqlalchemy import Boolean, Index, String, Uuid, false, text, true
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Uuid, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.database import Base, SoftDeleteMixin, TimestampMixin
@@ -19,8 +19,13 @@ class User(TimestampMixin, SoftDeleteMixin, Base):
     is_admin: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
+    # Changed only by src/credits/service.py, together with its ledger row.
+    credits_balance: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
 
     __table_args__ = (
+        CheckConstraint("credits_balance >= 0", name="credits_balance_non_negative"),
         # One live account per address; a deleted account's address can be registered again.
         Index(
             "uq_users_email_live",

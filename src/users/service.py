@@ -9,6 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from src.auth import security
 from src.config import get_settings
+from src.credits import service as credits_service
+from src.credits.models import CreditKind
 from src.database_utils import UNIQUE_VIOLATION, execute_in_transaction, sqlstate_of
 from src.logging import get_logger
 from src.users.exceptions import EmailAlreadyRegistered, InvalidCredentials
@@ -25,6 +27,16 @@ async def register(session: AsyncSession, data: UserCreate) -> User:
     password_hash = await run_in_threadpool(security.hash_password, data.password)
     user = User(email=data.email, password_hash=password_hash, display_name=data.display_name)
     await _flush_unique_email(session, user)
+    signup_credits = get_settings().signup_credits
+    if signup_credits:
+        applied = await credits_service.grant(
+            session,
+            user.id,
+            signup_credits,
+            kind=CreditKind.SIGNUP,
+            idempotency_key=f"signup:{user.id}",
+        )
+        user.credits_balance = applied.transaction.balance_after
     log.info("user.registered", user_id=str(user.id))
     return user
 

@@ -1,0 +1,85 @@
+"""Cursor (keyset) pagination: `?limit=` (1-100) and `?cursor=`, answering
+`{items, next_cursor}`. A cursor is the opaque, URL-safe encoding of the last row's sort key."""
+
+import base64
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from src.exceptions import InvalidInputError
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class PageParams(BaseModel):
+    limit: int
+    cursor: str | None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100).")] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+Pagination = Annotated[PageParams, Depends(page_params)]
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError("The cursor is not valid", details={"cursor": cursor}) from exc
+    if not isinstance(values, list) or len(values) != size:
+        raise InvalidInputError("The cursor is not valid", details={"cursor": cursor})
+    return values
+
+
+async def keyset_page(
+    session: AsyncSession,
+    statement: Select[Any],
+    key: list[InstrumentedAttribute[Any]],
+    params: PageParams,
+    *,
+    convert: list[Any] | None = None,
+) -> tuple[list[Any], str | None]:
+    """Rows of `statement` ordered by `key` descending (newest first), after the cursor.
+
+    `key` must be unique per row (end it with the primary key); `convert` turns each decoded
+    cursor value back into its column's Python type."""
+    if params.cursor is not None:
+        values = decode_cursor(params.cursor, len(key))
+        if convert is not None:
+            try:
+                values = [to_type(value) for to_type, value in zip(convert, values, strict=True)]
+            except (ValueError, TypeError) as exc:
+                raise InvalidInputError("The cursor is not valid") from exc
+        statement = statement.where(tuple_(*key) < tuple_(*values))
+    statement = statement.order_by(*(column.desc() for column in key)).limit(params.limit + 1)
+    rows = list((await session.scalars(statement)).all())
+    if len(rows) <= params.limit:
+        return rows, None
+    rows = rows[: params.limit]
+    last = rows[-1]
+    return rows, encode_cursor([getattr(last, column.key) for column in key])
