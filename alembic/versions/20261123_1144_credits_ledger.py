@@ -35,7 +35,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint(
-            "kind IN ('signup', 'purchase', 'purchase_refund', 'insight_charge', 'insight_refund', 'admin_grant')",
+            "kind IN ('signup', 'purchase', 'purchase_refund', 'insight_charge', "
+            "'insight_refund', 'admin_grant')",
             name=op.f("ck_credit_transactions_kind_known"),
         ),
         sa.CheckConstraint(

@@ -1,4 +1,4 @@
-import subprocess
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,23 +104,22 @@ async def test_transactions_paginate_newest_first(client: httpx.AsyncClient) -> 
         assert response.status_code == 422
 
 
+async def run_cli(*args: str) -> int:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "src.cli",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await process.wait()
+
+
 async def test_cli_make_admin(client: httpx.AsyncClient) -> None:
     account = await register(client)
-    done = subprocess.run(
-        [sys.executable, "-m", "src.cli", "make-admin", account.email.upper()],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    assert await run_cli("make-admin", account.email.upper()) == 0
     me = await client.get("/api/v1/users/me", headers=account.headers)
     assert me.json()["is_admin"] is True
-    unknown = subprocess.run(
-        [sys.executable, "-m", "src.cli", "make-admin", "nobody@example.com"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert unknown.returncode == 1
+    assert await run_cli("make-admin", "nobody@example.com") == 1
