@@ -63,6 +63,12 @@ class ConflictError(ChatsightError):
     message = "The request conflicts with the current state"
 
 
+class PayloadTooLarge(ChatsightError):
+    status_code = 413
+    code = "payload_too_large"
+    message = "The request body is too large"
+
+
 class InvalidInputError(ChatsightError):
     status_code = 422
     code = "invalid_input"

@@ -18,6 +18,7 @@ from src.health.router import router as health_router
 from src.logging import configure_logging, get_logger
 from src.metrics import register_pool
 from src.middleware import RequestContextMiddleware
+from src.payments.router import router as payments_router
 from src.users.router import router as users_router
 
 log = get_logger("chatsight")
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(users_router)
     api.include_router(credits_router)
     api.include_router(credits_admin_router)
+    api.include_router(payments_router)
     api.include_router(diagnostics_router)
     app.include_router(api)
     app.include_router(health_router)

@@ -2,6 +2,7 @@
 
 from src.credits.models import CreditTransaction
 from src.database import Base
+from src.payments.models import Payment, PaymentEvent
 from src.users.models import User
 
-__all__ = ["Base", "CreditTransaction", "User"]
+__all__ = ["Base", "CreditTransaction", "Payment", "PaymentEvent", "User"]
