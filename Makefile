@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK := $(PY) -m scripts.stack
 
-.PHONY: run test lint migrate reset-db worker install clean
+.PHONY: run test lint migrate reset-db worker bench install clean
 
 install: $(STAMP)
 
@@ -27,8 +27,8 @@ test: $(STAMP)  ## the whole suite against real servers
 	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src workers tests scripts alembic
-	$(VENV)/bin/ruff format --check src workers tests scripts alembic
+	$(VENV)/bin/ruff check src workers tests scripts alembic bench
+	$(VENV)/bin/ruff format --check src workers tests scripts alembic bench
 	$(VENV)/bin/mypy
 
 migrate: $(STAMP)
@@ -40,6 +40,9 @@ reset-db: $(STAMP)  ## drop and re-create the database, then migrate
 worker: $(STAMP)  ## one Celery worker on its own
 	$(STACK) exec -- env CELERY_WORKER=true $(PY) -m celery -A workers.celery_app worker \
 		--loglevel INFO -Q chatsight
+
+bench: $(STAMP)  ## benchmarks (not tests): print figures, write bench/reports/
+	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.credits_contention'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
