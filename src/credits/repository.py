@@ -29,11 +29,12 @@ class CreditRepository(Repository[CreditTransaction]):
         return int(balance)
 
     async def set_balance(self, user_id: uuid.UUID, balance: int) -> None:
+        # The default synchronisation also refreshes a User already loaded in this session.
         await self.session.execute(
             update(User)
             .where(User.id == user_id)
             .values(credits_balance=balance)
-            .execution_options(synchronize_session=False)
+            .execution_options(include_deleted=True)
         )
 
     async def get_by_key(self, user_id: uuid.UUID, key: str) -> CreditTransaction | None:

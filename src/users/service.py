@@ -29,14 +29,13 @@ async def register(session: AsyncSession, data: UserCreate) -> User:
     await _flush_unique_email(session, user)
     signup_credits = get_settings().signup_credits
     if signup_credits:
-        applied = await credits_service.grant(
+        await credits_service.grant(
             session,
             user.id,
             signup_credits,
             kind=CreditKind.SIGNUP,
             idempotency_key=f"signup:{user.id}",
         )
-        user.credits_balance = applied.transaction.balance_after
     log.info("user.registered", user_id=str(user.id))
     return user
 

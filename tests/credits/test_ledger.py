@@ -201,3 +201,16 @@ async def test_bank_64_concurrent_tasks_never_lose_or_double_money() -> None:
         f"{replays} replays, {refused} refused as insufficient) in {wall:.2f} s; "
         f"{len(samples)} balance samples, min {min(samples)}; retries {retries}"
     )
+
+
+async def test_a_user_loaded_in_the_session_sees_the_new_balance() -> None:
+    user_id = await new_user(3)
+
+    async def grant_and_read(session: Any) -> int:
+        user = await session.get(User, user_id)
+        await credits_service.grant(
+            session, user_id, 4, kind=CreditKind.ADMIN_GRANT, idempotency_key="seen"
+        )
+        return int(user.credits_balance)
+
+    assert await credits_service.run(grant_and_read) == 7
