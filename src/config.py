@@ -48,6 +48,24 @@ class Settings(BaseSettings):
     credits_isolation_level: str = "READ COMMITTED"
     credits_lock_timeout_ms: int = Field(default=5000, ge=1)
 
+    # Chats.
+    max_upload_mb: int = Field(default=50, ge=1)
+    max_body_mb: int = Field(default=5, ge=1)
+    # Uploads up to this size are parsed during the request (in a thread pool); larger ones
+    # become an import job for a worker (202 + progress).
+    import_inline_max_bytes: int = Field(default=2 * 1024 * 1024, ge=0)
+    import_copy_batch: int = Field(default=20_000, ge=100)
+
+    # Insights.
+    insight_max_attempts: int = Field(default=3, ge=1)
+    # A job `running` this long without finishing is taken as stalled (its worker died) and
+    # re-staged; one `pending` this long after it was sent is "waiting for a worker".
+    insight_stall_seconds: int = Field(default=600, ge=1)
+    insight_waiting_seconds: int = Field(default=120, ge=1)
+    sweeper_interval_seconds: float = Field(default=60, gt=0)
+    outbox_relay_interval_seconds: float = Field(default=5, gt=0)
+    insight_silence_minutes: int = Field(default=240, ge=1)
+
     # Payments.
     payments_provider: Literal["fake", "stripe"] = "fake"
     credit_packages: dict[str, CreditPackage] = Field(

@@ -141,14 +141,17 @@ async def upsert_unique_record(
     update_values: Mapping[str, Any],
     *,
     index_where: ColumnElement[bool] | None = None,
+    insert_values: Mapping[str, Any] | None = None,
 ) -> ModelT:
     """`INSERT ... ON CONFLICT (unique_keys) DO UPDATE SET update_values RETURNING *`.
 
-    Returns the one row for `unique_keys`, created or updated, as a fresh ORM object. For a
-    partial unique index, pass its predicate as `index_where`. Under REPEATABLE READ a row
-    inserted concurrently makes this raise 40001: call it inside `execute_in_transaction`.
+    Returns the one row for `unique_keys`, created or updated, as a fresh ORM object, and
+    holds its row lock until the transaction ends (concurrent upserts of the key queue). For
+    a partial unique index, pass its predicate as `index_where`; `insert_values` are set only
+    when the row is new. Under REPEATABLE READ a row inserted concurrently makes this raise
+    40001: call it inside `execute_in_transaction`.
     """
-    insert = pg_insert(model).values({**unique_keys, **update_values})
+    insert = pg_insert(model).values({**unique_keys, **(insert_values or {}), **update_values})
     # DO UPDATE needs at least one assignment for RETURNING to yield an existing row.
     assignments = dict(update_values) or {
         key: insert.excluded[key] for key in list(unique_keys)[:1]

@@ -8,6 +8,9 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from src import broker
 from src.auth.router import router as auth_router
+from src.categories.router import admin_router as categories_admin_router
+from src.categories.router import router as categories_router
+from src.chats.router import router as chats_router
 from src.config import Settings, get_settings
 from src.credits.router import admin_router as credits_admin_router
 from src.credits.router import router as credits_router
@@ -17,7 +20,7 @@ from src.health.router import diagnostics_router
 from src.health.router import router as health_router
 from src.logging import configure_logging, get_logger
 from src.metrics import register_pool
-from src.middleware import RequestContextMiddleware
+from src.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from src.payments.router import router as payments_router
 from src.users.router import router as users_router
 
@@ -59,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(credits_router)
     api.include_router(credits_admin_router)
     api.include_router(payments_router)
+    api.include_router(chats_router)
+    api.include_router(categories_router)
+    api.include_router(categories_admin_router)
     api.include_router(diagnostics_router)
     app.include_router(api)
     app.include_router(health_router)
@@ -72,6 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
+    megabyte = 1024 * 1024
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.max_body_mb * megabyte,
+        limits={"/chats/import": settings.max_upload_mb * megabyte},
+    )
     # Outermost: every response, CORS preflights and errors included, carries the request id.
     app.add_middleware(RequestContextMiddleware)
     return app

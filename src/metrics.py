@@ -58,3 +58,21 @@ class PoolCollector:
 
 def register_pool(pool: Any) -> None:
     REGISTRY.register(PoolCollector(pool))
+
+
+OUTBOX_PUBLISHED = Counter(
+    "chatsight_outbox_published_total",
+    "Staged tasks the outbox relay published to the broker.",
+    registry=REGISTRY,
+)
+OUTBOX_RELAY_FAILURES = Counter(
+    "chatsight_outbox_relay_failures_total",
+    "Relay runs that stopped because the broker refused a publish.",
+    registry=REGISTRY,
+)
+INSIGHT_JOBS = Counter(
+    "chatsight_insight_jobs_total",
+    "Insight generation jobs by what happened to them (running, completed, retried, failed).",
+    ["state"],
+    registry=REGISTRY,
+)

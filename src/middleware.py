@@ -5,6 +5,7 @@ import time
 import uuid
 
 import structlog
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from src.error_handlers import error_response
@@ -97,3 +98,51 @@ def route_template(scope: Scope) -> str:
     return "/".join(
         f"{{{by_value[segment]}}}" if segment in by_value else segment for segment in segments
     )
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over a size limit with 413 in the envelope: at once when the
+    declared `Content-Length` is too large, or as soon as a streamed body passes the limit.
+    `limits` maps a path suffix to its own limit (uploads); the rest get `default`."""
+
+    def __init__(self, app: ASGIApp, *, default: int, limits: dict[str, int]) -> None:
+        self.app = app
+        self.default = default
+        self.limits = limits
+
+    def limit_for(self, path: str) -> int:
+        for suffix, limit in self.limits.items():
+            if path.endswith(suffix):
+                return limit
+        return self.default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope.get("path", ""))
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            request_id = scope.get("state", {}).get("request_id")
+            response = error_response(
+                request_id,
+                413,
+                "payload_too_large",
+                "The request body is too large",
+                {"max_bytes": limit},
+            )
+            await response(scope, receive, send)
+            return
+
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise StarletteHTTPException(413, "The request body is too large")
+            return message
+
+        await self.app(scope, counting_receive, send)

@@ -63,8 +63,10 @@ async def keyset_page(
     params: PageParams,
     *,
     convert: list[Any] | None = None,
+    descending: bool = True,
 ) -> tuple[list[Any], str | None]:
-    """Rows of `statement` ordered by `key` descending (newest first), after the cursor.
+    """Rows of `statement` ordered by `key` (descending: newest first; or ascending), after
+    the cursor.
 
     `key` must be unique per row (end it with the primary key); `convert` turns each decoded
     cursor value back into its column's Python type."""
@@ -75,8 +77,10 @@ async def keyset_page(
                 values = [to_type(value) for to_type, value in zip(convert, values, strict=True)]
             except (ValueError, TypeError) as exc:
                 raise InvalidInputError("The cursor is not valid") from exc
-        statement = statement.where(tuple_(*key) < tuple_(*values))
-    statement = statement.order_by(*(column.desc() for column in key)).limit(params.limit + 1)
+        after = tuple_(*key) < tuple_(*values) if descending else tuple_(*key) > tuple_(*values)
+        statement = statement.where(after)
+    order = [column.desc() if descending else column.asc() for column in key]
+    statement = statement.order_by(*order).limit(params.limit + 1)
     rows = list((await session.scalars(statement)).all())
     if len(rows) <= params.limit:
         return rows, None

@@ -112,3 +112,6 @@ async def test_tables(engine: Any) -> AsyncIterator[None]:
     yield
     async with engine.begin() as connection:
         await connection.run_sync(TestBase.metadata.drop_all)
+
+
+pytest_plugins = ["tests.workers.process"]

@@ -1,5 +1,5 @@
 """Task modules; importing this package registers every task with the app."""
 
-from workers.tasks import diagnostics, maintenance
+from workers.tasks import chats, diagnostics, maintenance
 
-__all__ = ["diagnostics", "maintenance"]
+__all__ = ["chats", "diagnostics", "maintenance"]

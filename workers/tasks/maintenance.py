@@ -2,6 +2,7 @@ from typing import Any
 
 from celery import Task
 
+from src.chats import service as chats_service
 from src.database import get_async_db_transaction
 from src.logging import get_logger
 from src.users import service as users_service
@@ -13,7 +14,9 @@ log = get_logger(__name__)
 
 async def _purge() -> int:
     async with get_async_db_transaction() as session:
-        return await users_service.purge_deleted(session)
+        chats = await chats_service.purge_deleted(session)
+        users = await users_service.purge_deleted(session)
+    return chats + users
 
 
 @task("chatsight.maintenance.purge_soft_deleted")

@@ -1,0 +1,25 @@
+"""Chat-export parsers: bytes of a WhatsApp, Telegram, Signal, Instagram, JSON or CSV export in,
+a `ParsedChat` out. Pure Python and synchronous; call `parse_export` off the event loop.
+"""
+
+from src.chats.parsers.base import (
+    ChatFormat,
+    ExportError,
+    MalformedExport,
+    MessageKind,
+    ParsedChat,
+    ParsedMessage,
+    UnknownFormat,
+)
+from src.chats.parsers.dispatch import parse_export
+
+__all__ = [
+    "ChatFormat",
+    "ExportError",
+    "MalformedExport",
+    "MessageKind",
+    "ParsedChat",
+    "ParsedMessage",
+    "UnknownFormat",
+    "parse_export",
+]

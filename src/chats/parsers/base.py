@@ -1,0 +1,119 @@
+"""Shared types of the chat-export parsers: formats, parsed messages, errors and small helpers."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ProgressFn = Callable[[float], None]
+
+# How many lines or records a parser handles between two progress reports.
+PROGRESS_EVERY = 10_000
+
+
+class ChatFormat(StrEnum):
+    """The export formats this package reads."""
+
+    WHATSAPP = "whatsapp"
+    TELEGRAM = "telegram"
+    JSON = "json"
+    CSV = "csv"
+    SIGNAL = "signal"
+    INSTAGRAM = "instagram"
+
+
+class MessageKind(StrEnum):
+    """What a parsed message is: something typed, a media placeholder, or a system notice."""
+
+    TEXT = "text"
+    MEDIA = "media"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """One message of an export; `sent_at` is always timezone-aware."""
+
+    sender: str | None
+    sent_at: datetime
+    text: str
+    kind: MessageKind
+
+
+@dataclass
+class ParsedChat:
+    """A whole parsed export, messages in chronological (file) order."""
+
+    format: ChatFormat
+    title: str | None
+    messages: list[ParsedMessage] = field(default_factory=list)
+
+    @property
+    def participants(self) -> list[str]:
+        """Distinct non-None senders, in order of first appearance."""
+        # dict keeps insertion order, so it doubles as an ordered set.
+        seen: dict[str, None] = {}
+        for message in self.messages:
+            if message.sender is not None and message.sender not in seen:
+                seen[message.sender] = None
+        return list(seen)
+
+
+class ExportError(Exception):
+    """Base of the parser errors; `str(exc)` is a short sentence a user can act on."""
+
+
+class UnknownFormat(ExportError):
+    """The content matches none of the known export formats."""
+
+
+class MalformedExport(ExportError):
+    """The format is known (or was forced) but the content is broken, undecodable or empty."""
+
+
+@functools.lru_cache(maxsize=64)
+def zone_for(name: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA name, cached; ValueError for an unknown name."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"Unknown time zone {name!r}") from exc
+
+
+class Progress:
+    """Forwards fractions of one parsing step to the caller's callback, scaled to a range.
+
+    A parser reports its own 0..1 fraction; the dispatcher decides which part of the overall
+    0..1 that step covers. Reports never go backwards.
+    """
+
+    __slots__ = ("_callback", "_start", "_span", "_last")
+
+    def __init__(self, callback: ProgressFn | None, start: float = 0.0, end: float = 1.0) -> None:
+        self._callback = callback
+        self._start = start
+        self._span = end - start
+        self._last = -1.0
+
+    def __call__(self, fraction: float) -> None:
+        if self._callback is None:
+            return
+        value = self._start + self._span * min(max(fraction, 0.0), 1.0)
+        if value > self._last:
+            self._last = value
+            self._callback(value)
+
+    @property
+    def active(self) -> bool:
+        """Whether anybody listens; lets hot loops skip the bookkeeping entirely."""
+        return self._callback is not None
+
+
+def require_messages(messages: list[ParsedMessage], what: str) -> None:
+    """Raise MalformedExport when an export holds nothing but system notices (or nothing)."""
+    if not any(m.kind is not MessageKind.SYSTEM for m in messages):
+        raise MalformedExport(f"No messages found in this {what} export.")

@@ -1,0 +1,144 @@
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+
+from src.auth.dependencies import CurrentUser, DbSession, owned
+from src.chats import service as chats_service
+from src.chats.models import Chat
+from src.chats.parsers import ChatFormat
+from src.chats.repository import ChatRepository
+from src.chats.schemas import (
+    ChatCreate,
+    ChatImportRead,
+    ChatRead,
+    ChatUpdate,
+    MessageBatch,
+    MessageRead,
+)
+from src.error_responses import responses
+from src.pagination import Page, Pagination
+
+router = APIRouter(prefix="/chats", tags=["chats"], responses=responses(401))
+
+OwnedChat = Annotated[Chat, Depends(owned(ChatRepository, param="chat_id", resource="Chat"))]
+
+DUPLICATE_HEADER = "X-Chatsight-Duplicate"
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ChatRead, responses=responses(422)
+)
+async def create_chat(data: ChatCreate, user: CurrentUser, session: DbSession) -> ChatRead:
+    """An empty chat, ready for messages posted by a frontend (`POST /chats/{id}/messages`)."""
+    chat = await chats_service.create_empty(session, user.id, data.title, data.timezone)
+    return ChatRead.model_validate(chat)
+
+
+@router.post(
+    "/import",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChatImportRead,
+    responses={
+        200: {"description": "Already imported: the existing chat (`duplicate: true`)"},
+        202: {"description": "Large file: queued; poll `GET /chats/{id}` for progress"},
+        **responses(413, 422, 503),
+    },
+)
+async def import_chat(
+    user: CurrentUser,
+    response: Response,
+    file: Annotated[
+        UploadFile, File(description="A WhatsApp .txt/.zip, Telegram JSON, JSON or CSV")
+    ],
+    title: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
+    tz: Annotated[str, Form(max_length=64, description="IANA zone of the export's times")] = "UTC",
+    format: Annotated[ChatFormat | None, Form(description="Skip detection")] = None,
+) -> ChatImportRead:
+    """Import an exported conversation.
+
+    Small files are parsed during the request: 201 with the chat `ready`. Large files become
+    an import job: 202 with the chat `importing` and an `import_progress` that
+    `GET /chats/{id}` reports until it is `ready` (or `failed`, with `error`). Uploading the
+    same file again returns the existing chat: 200, `duplicate: true` and the header
+    `X-Chatsight-Duplicate: true`. 413 beyond `MAX_UPLOAD_MB`; 422 `invalid_export` for a
+    file that is no known format (nothing is stored then).
+    """
+    data = await file.read()
+    request = chats_service.ImportRequest(
+        data=data, filename=file.filename, title=title, timezone=tz, format=format
+    )
+    chat, outcome = await chats_service.import_export(user.id, request)
+    if outcome == chats_service.ImportOutcome.DUPLICATE:
+        response.status_code = status.HTTP_200_OK
+        response.headers[DUPLICATE_HEADER] = "true"
+    elif outcome == chats_service.ImportOutcome.QUEUED:
+        response.status_code = status.HTTP_202_ACCEPTED
+    read = ChatImportRead.model_validate(chat)
+    read.duplicate = outcome == chats_service.ImportOutcome.DUPLICATE
+    return read
+
+
+@router.get("", response_model=Page[ChatRead], responses=responses(422))
+async def list_chats(user: CurrentUser, session: DbSession, page: Pagination) -> Page[ChatRead]:
+    """Your chats, newest first."""
+    rows, next_cursor = await ChatRepository(session).page(user.id, page)
+    return Page(items=[ChatRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/{chat_id}", response_model=ChatRead, responses=responses(404))
+async def read_chat(chat: OwnedChat) -> ChatRead:
+    """One chat, with its import status and progress."""
+    return ChatRead.model_validate(chat)
+
+
+@router.patch("/{chat_id}", response_model=ChatRead, responses=responses(404, 422))
+async def update_chat(data: ChatUpdate, chat: OwnedChat, session: DbSession) -> ChatRead:
+    """Rename a chat."""
+    return ChatRead.model_validate(await chats_service.update_title(session, chat, data.title))
+
+
+@router.delete("/{chat_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
+async def delete_chat(chat: OwnedChat, session: DbSession) -> Response:
+    """Delete a chat (soft): it and its messages disappear at once, and it can be restored
+    for `SOFT_DELETE_RETENTION_DAYS` days before it is purged for good."""
+    await chats_service.soft_delete(session, chat)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{chat_id}/restore", response_model=ChatRead, responses=responses(404, 409))
+async def restore_chat(chat_id: uuid.UUID, user: CurrentUser) -> ChatRead:
+    """Bring back a deleted chat. 409 `restore_conflict` when the same file was imported
+    again since; 409 `restore_expired` past the retention period."""
+    return ChatRead.model_validate(await chats_service.restore(user.id, chat_id))
+
+
+@router.get("/{chat_id}/messages", response_model=Page[MessageRead], responses=responses(404, 422))
+async def list_messages(
+    chat: OwnedChat,
+    session: DbSession,
+    page: Pagination,
+    since: Annotated[datetime | None, Query(description="Sent at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="Sent before (ISO 8601)")] = None,
+    sender: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text contains (any case)")] = None,
+) -> Page[MessageRead]:
+    """The chat's messages in order (by `seq`), filtered, a page at a time."""
+    repository = ChatRepository(session)
+    statement = repository.messages_query(chat.id, since=since, until=until, sender=sender, q=q)
+    rows, next_cursor = await repository.messages_page(statement, page)
+    return Page(items=[MessageRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/{chat_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChatRead,
+    responses=responses(404, 409, 422),
+)
+async def append_messages(chat: OwnedChat, batch: MessageBatch, user: CurrentUser) -> ChatRead:
+    """Append up to 1,000 messages, in the order given, after the chat's last message.
+    409 `chat_not_ready` while the chat is importing or after a failed import."""
+    updated, _ = await chats_service.append_messages(user.id, chat.id, batch.messages)
+    return ChatRead.model_validate(updated)

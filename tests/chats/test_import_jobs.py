@@ -1,0 +1,94 @@
+"""Large uploads become import jobs: one run by a real worker process, the failure path by
+calling the job's service function as the worker would."""
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from src.chats import service as chats_service
+from src.chats.models import ChatMessage, ChatUpload
+from src.config import get_settings
+from src.database import SessionLocal
+from tests.chats.test_api import unique_export, upload
+from tests.factories import register
+from tests.workers.process import WorkerProcess, json_event
+
+
+@pytest.fixture
+def jobs_for_every_upload() -> Iterator[None]:
+    """Make every upload "large", so it takes the worker path."""
+    settings = get_settings()
+    before = settings.import_inline_max_bytes
+    settings.import_inline_max_bytes = 0
+    yield
+    settings.import_inline_max_bytes = before
+
+
+async def stored_messages(chat_id: str) -> int:
+    async with SessionLocal() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(ChatMessage)
+            .where(ChatMessage.chat_id == uuid.UUID(chat_id))
+        )
+    return int(count or 0)
+
+
+@pytest.mark.usefixtures("jobs_for_every_upload")
+async def test_a_worker_imports_a_queued_export(
+    client: httpx.AsyncClient, worker: WorkerProcess
+) -> None:
+    account = await register(client)
+    response = await upload(client, account, unique_export())
+    assert response.status_code == 202, response.text
+    chat = response.json()
+    assert (chat["status"], chat["import_progress"], chat["message_count"]) == ("importing", 0.0, 0)
+
+    await worker.wait_for(
+        lambda line: (
+            json_event(line).get("event") in ("chat.imported", "chat.import_failed")
+            and json_event(line).get("chat_id") == chat["id"]
+        )
+    )
+    done = (await client.get(f"/api/v1/chats/{chat['id']}", headers=account.headers)).json()
+    assert (done["status"], done["import_progress"], done["message_count"]) == ("ready", 1.0, 6)
+    assert done["source_format"] == "whatsapp"
+    assert done["title"] == "Ana"  # from the file name, as no title was given
+    assert await stored_messages(chat["id"]) == 6
+    async with SessionLocal() as session:
+        assert await session.get(ChatUpload, uuid.UUID(chat["id"])) is None
+
+
+@pytest.mark.usefixtures("jobs_for_every_upload")
+async def test_a_failed_job_leaves_a_failed_chat_with_no_messages(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client)
+    junk = f"not a chat export {uuid.uuid4()}\n".encode() * 50
+    queued = await upload(client, account, junk)
+    assert queued.status_code == 202
+    chat_id = queued.json()["id"]
+
+    assert await chats_service.run_import(uuid.UUID(chat_id)) == "failed"
+    failed = (await client.get(f"/api/v1/chats/{chat_id}", headers=account.headers)).json()
+    assert failed["status"] == "failed"
+    assert failed["error"]
+    assert failed["message_count"] == 0
+    assert await stored_messages(chat_id) == 0
+    # a second delivery of the same job does nothing
+    assert await chats_service.run_import(uuid.UUID(chat_id)) == "skipped"
+
+    # uploading the same file again retries the import on the same chat
+    again = await upload(client, account, junk)
+    assert again.status_code == 202
+    assert again.json()["id"] == chat_id
+    assert again.json()["status"] == "importing"
+    blocked = await client.post(
+        f"/api/v1/chats/{chat_id}/messages",
+        json={"messages": [{"sender": "A", "sent_at": "2026-01-01T00:00:00Z", "text": "x"}]},
+        headers=account.headers,
+    )
+    assert blocked.status_code == 409
