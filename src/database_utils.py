@@ -17,7 +17,7 @@ from sqlalchemy import Result, Select, and_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 
 from src.config import get_settings
 from src.database import get_async_db_transaction
@@ -140,7 +140,7 @@ async def upsert_unique_record(
     unique_keys: Mapping[str, Any],
     update_values: Mapping[str, Any],
     *,
-    index_where: ColumnElement[bool] | None = None,
+    index_where: ColumnElement[bool] | TextClause | None = None,
     insert_values: Mapping[str, Any] | None = None,
 ) -> ModelT:
     """`INSERT ... ON CONFLICT (unique_keys) DO UPDATE SET update_values RETURNING *`.
@@ -170,7 +170,7 @@ async def upsert_or_create(
     filters: Mapping[str, Any],
     defaults: Mapping[str, Any] | None = None,
     *,
-    index_where: ColumnElement[bool] | None = None,
+    index_where: ColumnElement[bool] | TextClause | None = None,
 ) -> tuple[ModelT, bool]:
     """Get the row matching `filters` or create it with `defaults`: `(record, is_new)`.
 
@@ -190,7 +190,7 @@ async def upsert_or_create(
         return created, True
     # The conflicting row is the one the index covers, deleted or not (for a partial index,
     # its predicate narrows the match to the rows it covers).
-    criteria = [getattr(model, key) == value for key, value in filters.items()]
+    criteria: list[Any] = [getattr(model, key) == value for key, value in filters.items()]
     if index_where is not None:
         criteria.append(index_where)
     existing = await session.execute(

@@ -18,7 +18,7 @@ def import_chat(self: Task[Any, Any], chat_id: str) -> str:
     try:
         return runtime.run(chats_service.run_import(uuid.UUID(chat_id)))
     except Exception as exc:
-        if self.request.retries >= self.max_retries:
+        if self.request.retries >= (self.max_retries or 0):
             log.exception("chat.import_gave_up", chat_id=chat_id)
             runtime.run(chats_service.fail_import(uuid.UUID(chat_id), "The import failed"))
             return "failed"
