@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from kombu.exceptions import OperationalError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
 from src.config import get_settings
@@ -59,7 +60,8 @@ def send_task(
         result = celery_app.send_task(
             name, args=args, kwargs=kwargs or {}, headers=headers, expires=expires
         )
-    except OperationalError as exc:
+    except (OperationalError, RedisError, OSError) as exc:
+        # kombu wraps most transport errors; some (authentication, refused) come through raw.
         raise ServiceUnavailableError("The task queue is unavailable") from exc
     return str(result.id)
 

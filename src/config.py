@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     sweeper_interval_seconds: float = Field(default=60, gt=0)
     outbox_relay_interval_seconds: float = Field(default=5, gt=0)
     insight_silence_minutes: int = Field(default=240, ge=1)
+    # The `openai` insight provider: any OpenAI-compatible /v1/chat/completions.
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_connect_timeout_seconds: float = 5.0
+    openai_read_timeout_seconds: float = 60.0
+    openai_max_retries: int = Field(default=3, ge=0)
+    # How much of a chat (its most recent messages) goes into a prompt.
+    openai_max_prompt_chars: int = Field(default=60_000, ge=1000)
 
     # Payments.
     payments_provider: Literal["fake", "stripe"] = "fake"

@@ -9,7 +9,10 @@ Two engines, chosen by `CELERY_WORKER`:
 Both run at REPEATABLE READ by default; `database_utils` retries what that isolation makes fail.
 
 Exactly two places commit: `get_db` (the request dependency) and `get_async_db_transaction`
-(workers and scripts). Services and repositories flush at most.
+(workers, scripts and `database_utils.execute_in_transaction`). Services and repositories
+flush at most. A request uses either its session or units of work, never one while holding
+the other: two connections per request would let a burst of requests exhaust the pool with
+each waiting for its second connection.
 """
 
 from collections.abc import AsyncIterator

@@ -99,6 +99,7 @@ async def execute_with_lock_retry(
     attempts: int | None = None,
     base_delay: float = 0.05,
     wait_ms: int | None = None,
+    no_key: bool = False,
 ) -> Result[Any]:
     """Run `statement` with `FOR UPDATE NOWAIT`, retrying a busy lock (55P03) with backoff.
 
@@ -110,12 +111,16 @@ async def execute_with_lock_retry(
     With `wait_ms`, each try queues on the lock for up to that long instead of failing at
     once (`SET LOCAL lock_timeout`, kept for the rest of the transaction): the right choice
     for a row that is hot by nature, where waiting a few milliseconds beats retrying.
+
+    `no_key=True` takes `FOR NO KEY UPDATE`, for changes that leave the row's keys alone: it
+    does not conflict with the KEY SHARE locks that inserts referencing the row take, so a
+    unit that inserts a child row and then locks its parent cannot deadlock with another.
     """
     tries = attempts or get_settings().db_lock_retry_attempts
     if wait_ms is None:
-        locking = statement.with_for_update(nowait=True)
+        locking = statement.with_for_update(nowait=True, key_share=no_key)
     else:
-        locking = statement.with_for_update()
+        locking = statement.with_for_update(key_share=no_key)
         await session.execute(text(f"SET LOCAL lock_timeout = {int(wait_ms)}"))
     for attempt in range(tries):
         try:

@@ -18,6 +18,7 @@ from src.database import engine, log_engine_configuration
 from src.error_handlers import register_exception_handlers
 from src.health.router import diagnostics_router
 from src.health.router import router as health_router
+from src.insights.router import router as insights_router
 from src.logging import configure_logging, get_logger
 from src.metrics import register_pool
 from src.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(chats_router)
     api.include_router(categories_router)
     api.include_router(categories_admin_router)
+    api.include_router(insights_router)
     api.include_router(diagnostics_router)
     app.include_router(api)
     app.include_router(health_router)

@@ -4,6 +4,8 @@ from src.categories.models import Category, InsightType
 from src.chats.models import Chat, ChatMessage, ChatUpload
 from src.credits.models import CreditTransaction
 from src.database import Base
+from src.insights.models import Insight, InsightGenerationJob
+from src.outbox.models import OutboxMessage
 from src.payments.models import Payment, PaymentEvent
 from src.users.models import User
 
@@ -14,7 +16,10 @@ __all__ = [
     "ChatMessage",
     "ChatUpload",
     "CreditTransaction",
+    "Insight",
+    "InsightGenerationJob",
     "InsightType",
+    "OutboxMessage",
     "Payment",
     "PaymentEvent",
     "User",

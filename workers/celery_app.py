@@ -42,6 +42,16 @@ celery_app.conf.update(
     enable_utc=True,
     timezone="UTC",
     beat_schedule={
+        "relay-outbox": {
+            "task": "chatsight.outbox.relay",
+            "schedule": settings.outbox_relay_interval_seconds,
+            "options": {"expires": 30},
+        },
+        "sweep-insight-jobs": {
+            "task": "chatsight.insights.sweep",
+            "schedule": settings.sweeper_interval_seconds,
+            "options": {"expires": 120},
+        },
         "purge-soft-deleted": {
             "task": "chatsight.maintenance.purge_soft_deleted",
             "schedule": timedelta(hours=6),

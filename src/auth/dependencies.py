@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.auth.security import decode_access_token
-from src.database import Base, get_db
+from src.database import Base, SessionLocal, get_db
 from src.exceptions import AuthenticationError, NotFoundError, PermissionDeniedError
 from src.repository import Repository
 from src.users.models import User
@@ -23,17 +23,20 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 ModelT = TypeVar("ModelT", bound=Base)
 
 
-async def get_current_user(
-    session: DbSession, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> User:
+async def get_current_user(token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
     """The live user behind the bearer token; 401 for a missing, bad or expired token, or an
-    account that was deleted or deactivated since."""
+    account that was deleted or deactivated since.
+
+    Read in a short session of its own, whose connection goes back to the pool at once: a
+    request then never holds one connection while it waits for another (a unit of work),
+    which under load would empty the pool and deadlock it."""
     if not token:
         raise AuthenticationError()
     user_id = decode_access_token(token)
     if user_id is None:
         raise AuthenticationError("Invalid or expired token")
-    user = await UserRepository(session).get(user_id)
+    async with SessionLocal() as session:
+        user = await UserRepository(session).get(user_id)
     if user is None or not user.is_active:
         raise AuthenticationError("Invalid or expired token")
     return user

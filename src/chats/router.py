@@ -137,8 +137,9 @@ async def list_messages(
     response_model=ChatRead,
     responses=responses(404, 409, 422),
 )
-async def append_messages(chat: OwnedChat, batch: MessageBatch, user: CurrentUser) -> ChatRead:
+async def append_messages(chat_id: uuid.UUID, batch: MessageBatch, user: CurrentUser) -> ChatRead:
     """Append up to 1,000 messages, in the order given, after the chat's last message.
     409 `chat_not_ready` while the chat is importing or after a failed import."""
-    updated, _ = await chats_service.append_messages(user.id, chat.id, batch.messages)
+    # Ownership is checked inside the unit of work (one connection per request).
+    updated, _ = await chats_service.append_messages(user.id, chat_id, batch.messages)
     return ChatRead.model_validate(updated)

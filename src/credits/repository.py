@@ -22,6 +22,9 @@ class CreditRepository(Repository[CreditTransaction]):
             .where(User.id == user_id)
             .execution_options(include_deleted=True),
             wait_ms=wait_ms,
+            # The balance is no key: rows referencing the user (insights, ledger) keep
+            # inserting while it is locked, and cannot deadlock with it.
+            no_key=True,
         )
         balance = result.scalar_one_or_none()
         if balance is None:

@@ -1,3 +1,4 @@
+import uuid
 from typing import Annotated
 
 import httpx
@@ -6,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from src.auth.dependencies import CurrentUser, DbSession, owned
 from src.config import get_settings
 from src.error_responses import responses
-from src.exceptions import ChatsightError, PayloadTooLarge
+from src.exceptions import ChatsightError, NotFoundError, PayloadTooLarge
 from src.pagination import Page, Pagination
 from src.payments import service as payments_service
 from src.payments.exceptions import InvalidWebhook, UnknownProvider
@@ -88,9 +89,16 @@ async def read_payment(payment: OwnedPayment) -> PaymentRead:
     response_model=PaymentRead,
     responses=responses(401, 404),
 )
-async def complete_fake_checkout(payment: OwnedPayment, request: Request) -> PaymentRead:
+async def complete_fake_checkout(
+    payment_id: uuid.UUID, user: CurrentUser, request: Request
+) -> PaymentRead:
     """Fake provider only: pay the checkout. Sends a correctly signed `payment.succeeded`
     webhook to this API's own webhook endpoint, exactly as a provider would."""
+    # Read in its own short transaction: this request holds no connection while the webhook
+    # it sends runs its units of work.
+    payment = await payments_service.get_payment(payment_id)
+    if payment.user_id != user.id:
+        raise NotFoundError("Payment")
     provider = get_provider()
     if not isinstance(provider, FakeProvider) or payment.provider != "fake":
         raise UnknownProvider()

@@ -41,9 +41,21 @@ def json_event(line: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@pytest.fixture
-async def worker() -> AsyncIterator[WorkerProcess]:
-    env = {**os.environ, "CELERY_WORKER": "true", "LOG_JSON": "true", "LOG_LEVEL": "INFO"}
+async def start_worker(*, purge: bool = True, **env_overrides: str) -> WorkerProcess:
+    """A solo-pool worker on the test broker, started and ready. By default the queue is
+    emptied first: tasks that earlier tests queued (with no worker running) are not this
+    test's business."""
+    if purge:
+        from workers.celery_app import celery_app
+
+        await asyncio.to_thread(celery_app.control.purge)
+    env = {
+        **os.environ,
+        "CELERY_WORKER": "true",
+        "LOG_JSON": "true",
+        "LOG_LEVEL": "INFO",
+        **env_overrides,
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -64,15 +76,26 @@ async def worker() -> AsyncIterator[WorkerProcess]:
         stderr=asyncio.subprocess.STDOUT,
     )
     handle = WorkerProcess(process)
+    await handle.wait_for(lambda line: "ready." in line)
+    return handle
+
+
+async def stop_worker(handle: WorkerProcess) -> None:
+    process = handle.process
+    if process.returncode is None:
+        process.terminate()
+        try:
+            async with asyncio.timeout(20):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+@pytest.fixture
+async def worker() -> AsyncIterator[WorkerProcess]:
+    handle = await start_worker()
     try:
-        await handle.wait_for(lambda line: "ready." in line)
         yield handle
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                async with asyncio.timeout(20):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop_worker(handle)

@@ -1,5 +1,5 @@
 """Task modules; importing this package registers every task with the app."""
 
-from workers.tasks import chats, diagnostics, maintenance
+from workers.tasks import chats, diagnostics, insights, maintenance
 
-__all__ = ["chats", "diagnostics", "maintenance"]
+__all__ = ["chats", "diagnostics", "insights", "maintenance"]
