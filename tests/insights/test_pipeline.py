@@ -214,6 +214,8 @@ async def model_server() -> AsyncIterator[dict[str, Any]]:
             await state["release"].wait()
         if state["mode"] == "refuse":
             status, body = "400 Bad Request", json.dumps({"error": "no"})
+        elif state["mode"] == "busy" or (state["mode"] == "flaky" and state["calls"] <= 2):
+            status, body = "503 Service Unavailable", json.dumps({"error": "busy"})
         else:
             content = json.dumps(state["answer"])
             body = json.dumps({"choices": [{"message": {"content": content}}]})
@@ -447,3 +449,31 @@ async def test_concurrent_requests_across_chats_of_one_user_do_not_deadlock(
     assert {r.status_code for r in responses} == {202}
     assert await balance(client, account) == 110 - 6 * (1 + 1 + 2)
     await outbox.wait_idle()
+
+
+async def test_the_model_endpoint_is_retried_then_the_job_is_retried(
+    client: httpx.AsyncClient, model_server: dict[str, Any], summary_on_openai: Account
+) -> None:
+    """503s are retried inside the provider (bounded); when they outlast it, the job goes back
+    to `pending` for a later attempt with no refund; a later success completes it."""
+    account = summary_on_openai
+    insight_id, job_id = await requested_job(client, account)
+    settings = get_settings()
+    settings.openai_max_retries = 1
+    model_server["mode"] = "busy"
+    assert await insights_service.run_job(job_id) == insights_service.JobOutcome.RETRY
+    [job] = await jobs_of(insight_id)
+    assert (job.status, job.attempts) == ("pending", 1)
+    assert await balance(client, account) == 7  # charged, not refunded
+
+    from src.insights.providers import local
+    from src.insights.providers.base import InsightOptions
+
+    model_server["answer"] = local.compute("summary", [], InsightOptions())
+    model_server["calls"] = 0
+    model_server["mode"] = "flaky"  # two 503s, then an answer
+    settings.openai_max_retries = 2
+    assert await insights_service.run_job(job_id) == insights_service.JobOutcome.COMPLETED
+    done = (await client.get(f"/api/v1/insights/{insight_id}", headers=account.headers)).json()
+    assert done["status"] == "completed"
+    assert model_server["calls"] == 3
