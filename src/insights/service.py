@@ -312,6 +312,9 @@ async def sweep(now: datetime | None = None) -> dict[str, int]:
     for job_id in exhausted:
         await fail_job(job_id, "stalled on every attempt")
     counts = {"stalled": len(stalled), "waiting_for_worker": len(waiting)}
+    for state, count in counts.items():
+        if count:
+            INSIGHT_JOBS.labels(state=state).inc(count)
     if stalled or waiting:
         log.warning("insights.swept", **counts)
     return counts

@@ -423,6 +423,16 @@ async def test_with_the_broker_refusing_the_request_still_answers_and_the_relay_
         )
     assert row is not None
     assert row.sent_at is not None
+    # ... and a worker runs the job from the broker.
+    insight_id = response.json()["id"]
+    worker = await start_worker(purge=False)
+    try:
+        await worker.wait_for(
+            lambda line: json_event(line).get("event") == "insight.completed"
+            and json_event(line).get("insight_id") == insight_id
+        )
+    finally:
+        await stop_worker(worker)
 
 
 async def test_concurrent_requests_across_chats_of_one_user_do_not_deadlock(
