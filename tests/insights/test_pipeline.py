@@ -428,8 +428,10 @@ async def test_with_the_broker_refusing_the_request_still_answers_and_the_relay_
     worker = await start_worker(purge=False)
     try:
         await worker.wait_for(
-            lambda line: json_event(line).get("event") == "insight.completed"
-            and json_event(line).get("insight_id") == insight_id
+            lambda line: (
+                json_event(line).get("event") == "insight.completed"
+                and json_event(line).get("insight_id") == insight_id
+            )
         )
     finally:
         await stop_worker(worker)
