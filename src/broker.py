@@ -9,7 +9,11 @@ from typing import Any
 import structlog
 from kombu.exceptions import OperationalError
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.concurrency import run_in_threadpool
 
 from src.config import get_settings
@@ -23,8 +27,13 @@ _redis: Redis | None = None
 def get_redis() -> Redis:
     global _redis
     if _redis is None:
+        # A dropped connection (server restart, idle kill) is retried on a fresh one.
         _redis = Redis.from_url(
-            get_settings().redis_url, socket_timeout=2, socket_connect_timeout=2
+            get_settings().redis_url,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
     return _redis
 

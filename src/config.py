@@ -75,6 +75,28 @@ class Settings(BaseSettings):
     # How much of a chat (its most recent messages) goes into a prompt.
     openai_max_prompt_chars: int = Field(default=60_000, ge=1000)
 
+    # RAG: embeddings, retrieval, answers.
+    embedding_provider: Literal["local", "openai"] = "local"
+    embedding_openai_base_url: str = "https://api.openai.com/v1"
+    embedding_openai_api_key: SecretStr | None = None
+    embedding_openai_model: str = "text-embedding-3-small"
+    embedding_dimension: int = 384
+    embedding_batch_size: int = Field(default=64, ge=1)
+    chunk_max_tokens: int = Field(default=200, ge=16)
+    chunk_silence_minutes: int = Field(default=120, ge=1)
+    rag_answerer: Literal["local", "openai"] = "local"
+    rag_candidates: int = Field(default=40, ge=1, description="per retrieval side")
+    rag_rrf_k: int = 60
+    rag_weight_text: float = 1.0
+    rag_weight_vector: float = 1.0
+    rag_min_similarity: float = Field(default=0.35, ge=-1, le=1)
+    rag_citations: int = Field(default=5, ge=1)
+    rag_hnsw_ef_search: int = Field(default=100, ge=1)
+    rag_max_question_chars: int = Field(default=2000, ge=1)
+    rag_max_chats_per_conversation: int = Field(default=20, ge=1)
+    rag_questions_per_minute: int = Field(default=30, ge=1)
+    rag_history_turns: int = Field(default=6, ge=0)
+
     # Payments.
     payments_provider: Literal["fake", "stripe"] = "fake"
     credit_packages: dict[str, CreditPackage] = Field(

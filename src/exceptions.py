@@ -75,6 +75,19 @@ class InvalidInputError(ChatsightError):
     message = "The input is not valid"
 
 
+class RateLimited(ChatsightError):
+    status_code = 429
+    code = "rate_limited"
+    message = "Too many requests; retry later"
+
+    def __init__(self, *, retry_after: int, limit: int) -> None:
+        super().__init__(
+            f"At most {limit} per minute; retry in {retry_after} s",
+            details={"limit": limit, "retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
 class LockTimeoutException(ChatsightError):
     """A row stayed locked by another transaction through every retry: ask to come back."""
 

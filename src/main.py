@@ -23,6 +23,7 @@ from src.logging import configure_logging, get_logger
 from src.metrics import register_pool
 from src.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from src.payments.router import router as payments_router
+from src.rag.router import router as rag_router
 from src.users.router import router as users_router
 
 log = get_logger("chatsight")
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(categories_router)
     api.include_router(categories_admin_router)
     api.include_router(insights_router)
+    api.include_router(rag_router)
     api.include_router(diagnostics_router)
     app.include_router(api)
     app.include_router(health_router)

@@ -7,10 +7,14 @@ from src.database import Base
 from src.insights.models import Insight, InsightGenerationJob
 from src.outbox.models import OutboxMessage
 from src.payments.models import Payment, PaymentEvent
+from src.rag.models import AIConversation, AIMessage, ChatChunk
 from src.users.models import User
 
 __all__ = [
+    "AIConversation",
+    "AIMessage",
     "Base",
+    "ChatChunk",
     "Category",
     "Chat",
     "ChatMessage",

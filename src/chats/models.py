@@ -54,6 +54,14 @@ class Chat(TimestampMixin, SoftDeleteMixin, Base):
     first_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Retrieval index: pending|indexing|ready|failed, and how far (by seq) it is embedded.
+    index_status: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="pending", server_default="pending"
+    )
+    indexed_messages: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+    index_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         # The same file twice for one user is one chat: decided here, not by a prior SELECT.

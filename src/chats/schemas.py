@@ -30,6 +30,8 @@ class ChatRead(BaseModel):
     first_message_at: datetime | None
     last_message_at: datetime | None
     timezone: str
+    index_status: str = Field(description="Retrieval index: pending, indexing, ready or failed")
+    indexed_messages: int = Field(description="Messages (by seq) embedded for retrieval so far")
     created_at: datetime
     updated_at: datetime
 

@@ -50,10 +50,13 @@ from src.database_utils import (
 )
 from src.exceptions import NotFoundError, ServiceUnavailableError
 from src.logging import get_logger
+from src.outbox import service as outbox
 
 log = get_logger(__name__)
 
 IMPORT_TASK = "chatsight.chats.import"
+# Staged (through the outbox) whenever a chat gains messages; run by the RAG indexer.
+INDEX_TASK = "chatsight.rag.index_chat"
 # Storing runs at READ COMMITTED: the progress reporter updates the chat row from another
 # connection meanwhile, and the final conditional UPDATE must not fail with 40001 for it.
 STORE_ISOLATION = "READ COMMITTED"
@@ -103,6 +106,7 @@ async def create_empty(session: AsyncSession, user_id: uuid.UUID, title: str, tz
         timezone=check_timezone(tz),
         status=ChatStatus.READY.value,
         participants=[],
+        index_status="ready",  # nothing to index until messages arrive
     )
     return await ChatRepository(session).add(chat)
 
@@ -213,6 +217,7 @@ async def _store_inline(
         setattr(chat, key, value)
     chat.source_format = parsed.format.value
     await session.flush()
+    await outbox.stage(session, INDEX_TASK, str(chat.id))
     log.info("chat.imported", chat_id=str(chat.id), messages=len(parsed.messages))
     return chat, ImportOutcome.IMPORTED
 
@@ -221,6 +226,7 @@ def _ready_values(parsed: ParsedChat) -> dict[str, Any]:
     return {
         **summary(parsed.messages),
         "status": ChatStatus.READY.value,
+        "index_status": "pending",
         "import_progress": 1.0,
         "imported_at": datetime.now(UTC),
         "error": None,
@@ -310,6 +316,7 @@ async def run_import(chat_id: uuid.UUID) -> str:
             values["title"] = parsed.title[:200]
         if not await repository.finish_import(chat_id, values):
             raise _NotImporting()  # roll back: the chat was deleted or finished meanwhile
+        await outbox.stage(session, INDEX_TASK, str(chat_id))
 
     try:
         await execute_in_transaction(store, isolation_level=STORE_ISOLATION)
@@ -426,6 +433,8 @@ async def append_messages(
         chat.first_message_at = min(
             [*times, *([chat.first_message_at] if chat.first_message_at else [])]
         )
+        chat.index_status = "pending"
+        await outbox.stage(session, INDEX_TASK, str(chat.id))
         chat.last_message_at = max(
             [*times, *([chat.last_message_at] if chat.last_message_at else [])]
         )

