@@ -46,7 +46,6 @@ BARE_PARAMS = [
     "question",
     "qvec",
     "chat_ids",
-    "user_id",
     "since",
     "until",
     "senders",
@@ -75,6 +74,7 @@ async def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--sample", type=int, default=1000, help="texts really embedded")
+    parser.add_argument("--keep", action="store_true", help="leave the chunks for inspection")
     args = parser.parse_args()
     rng = random.Random(11)
     settings = get_settings()
@@ -195,7 +195,6 @@ async def main() -> None:
                 question,
                 literal,
                 scope,
-                user_id,
                 None,
                 None,
                 None,
@@ -229,8 +228,9 @@ async def main() -> None:
         del hits
     await connection.close()
 
-    async with get_async_db_transaction() as session:
-        await session.execute(delete(User).where(User.id == user_id))
+    if not args.keep:
+        async with get_async_db_transaction() as session:
+            await session.execute(delete(User).where(User.id == user_id))
     await engine.dispose()
 
     p = {q: percentile(service_ms, q) for q in (0.5, 0.95, 0.99)}

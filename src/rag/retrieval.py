@@ -17,7 +17,7 @@ from sqlalchemy import Float, Integer, String, TextClause, Uuid, bindparam, sele
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.chats.models import ChatMessage
+from src.chats.models import Chat, ChatMessage
 from src.config import get_settings
 from src.rag.models import EMBEDDING_DIMENSION, ChatChunk
 
@@ -39,11 +39,10 @@ class ChunkHit:
     similarity: float | None
 
 
+# `:chat_ids` is the scope already resolved to the user's live chats (see `search`): a plain
+# `= ANY(array)` lets the planner combine the chat index with the full-text index.
 _SCOPE = """
-    c.chat_id IN (
-        SELECT id FROM chats
-        WHERE id = ANY(:chat_ids) AND user_id = :user_id AND NOT is_deleted
-    )
+    c.chat_id = ANY(:chat_ids)
     AND (CAST(:since AS timestamptz) IS NULL OR c.ended_at >= CAST(:since AS timestamptz))
     AND (CAST(:until AS timestamptz) IS NULL OR c.started_at < CAST(:until AS timestamptz))
     AND (CAST(:senders AS varchar[]) IS NULL OR c.senders && CAST(:senders AS varchar[]))
@@ -74,8 +73,8 @@ SELECT coalesce(t.id, v.id) AS id,
        t.rank AS text_rank,
        v.rank AS vector_rank,
        v.similarity,
-       coalesce(:w_text / (:rrf_k + t.rank), 0)
-         + coalesce(:w_vector / (:rrf_k + v.rank), 0) AS score
+       coalesce(CAST(:w_text AS float8) / (CAST(:rrf_k AS float8) + t.rank), 0)
+         + coalesce(CAST(:w_vector AS float8) / (CAST(:rrf_k AS float8) + v.rank), 0) AS score
 FROM text_hits t
 FULL OUTER JOIN vector_hits v ON v.id = t.id
 ORDER BY score DESC, id
@@ -106,6 +105,17 @@ async def search(
     """The best chunks for a question, fused by reciprocal rank; vector-only hits below
     `RAG_MIN_SIMILARITY` are dropped (noise, not evidence)."""
     settings = get_settings()
+    # The scope, enforced here: the chats asked about that the user owns and has not deleted
+    # (an ORM select, so the soft-delete filter applies).
+    scope = list(
+        (
+            await session.scalars(
+                select(Chat.id).where(Chat.id.in_(chat_ids), Chat.user_id == user_id)
+            )
+        ).all()
+    )
+    if not scope:
+        return []
     await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
     await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(settings.rag_hnsw_ef_search)}"))
     rows = (
@@ -114,8 +124,7 @@ async def search(
             {
                 "question": question,
                 "qvec": question_vector,
-                "chat_ids": chat_ids,
-                "user_id": user_id,
+                "chat_ids": scope,
                 "since": filters.since,
                 "until": filters.until,
                 "senders": filters.senders or None,
