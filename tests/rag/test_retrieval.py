@@ -1,0 +1,71 @@
+"""The hybrid search itself: fusion by reciprocal rank, scope, and the full-text fallback for
+chunks that are not embedded yet."""
+
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from src.config import get_settings
+from src.database import SessionLocal, get_async_db_transaction
+from src.outbox import service as outbox
+from src.rag import retrieval
+from src.rag.embeddings import get_embedder
+from src.rag.models import ChatChunk
+from tests.factories import register
+from tests.rag.test_rag_api import TRIP, import_chat
+
+
+async def search(
+    user_id: uuid.UUID, chat_ids: list[uuid.UUID], question: str
+) -> list[retrieval.ChunkHit]:
+    [vector] = await get_embedder().embed([question])
+    async with get_async_db_transaction() as session:
+        return await retrieval.search(
+            session,
+            user_id=user_id,
+            chat_ids=chat_ids,
+            question=question,
+            question_vector=vector,
+            filters=retrieval.Filters(),
+        )
+
+
+async def test_hits_are_fused_by_reciprocal_rank(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    chat_id = uuid.UUID(await import_chat(client, account, TRIP))
+    hits = await search(account.id, [chat_id], "postpone the trip to Lisbon")
+    assert hits
+    k = get_settings().rag_rrf_k
+    for hit in hits:
+        expected = sum(1 / (k + rank) for rank in (hit.text_rank, hit.vector_rank) if rank)
+        assert hit.score == pytest.approx(expected)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert hits[0].text_rank == 1  # matched by both sides, it leads
+    assert hits[0].vector_rank is not None
+    await outbox.wait_idle()
+
+
+async def test_unembedded_chunks_are_found_by_full_text(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    chat_id = uuid.UUID(await import_chat(client, account, TRIP))
+    async with SessionLocal() as session:
+        await session.execute(
+            update(ChatChunk).where(ChatChunk.chat_id == chat_id).values(embedding=None)
+        )
+        await session.commit()
+    hits = await search(account.id, [chat_id], "ZX-4417")
+    assert hits
+    assert all(hit.vector_rank is None for hit in hits)
+    assert hits[0].text_rank == 1
+    await outbox.wait_idle()
+
+
+async def test_scope_excludes_other_users_and_deleted_chats(client: httpx.AsyncClient) -> None:
+    owner, stranger = await register(client), await register(client)
+    chat_id = uuid.UUID(await import_chat(client, owner, TRIP))
+    assert await search(stranger.id, [chat_id], "trip to Lisbon") == []
+    await client.delete(f"/api/v1/chats/{chat_id}", headers=owner.headers)
+    assert await search(owner.id, [chat_id], "trip to Lisbon") == []
+    await outbox.wait_idle()
