@@ -21,7 +21,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from src import broker
 from src.chats.exceptions import (
     ChatNotReady,
     InvalidExport,
@@ -48,7 +47,7 @@ from src.database_utils import (
     sqlstate_of,
     upsert_or_create,
 )
-from src.exceptions import NotFoundError, ServiceUnavailableError
+from src.exceptions import NotFoundError
 from src.logging import get_logger
 from src.outbox import service as outbox
 
@@ -132,11 +131,6 @@ async def import_export(user_id: uuid.UUID, request: ImportRequest) -> tuple[Cha
     )
     if not queued:
         return chat, ImportOutcome.DUPLICATE
-    try:
-        await broker.enqueue(IMPORT_TASK, str(chat.id))
-    except ServiceUnavailableError:
-        await _fail(chat.id, "The import could not be queued; upload the file again")
-        raise
     log.info("chat.import_queued", chat_id=str(chat.id), bytes=len(request.data))
     return chat, ImportOutcome.QUEUED
 
@@ -238,6 +232,8 @@ async def _stage_job(
 ) -> tuple[Chat, bool]:
     chat, owned = await _claim(session, user_id, sha256, _new_chat_values(request, None))
     if owned:
+        # Staged with the upload in one transaction: committed means it will run.
+        await outbox.stage(session, IMPORT_TASK, str(chat.id))
         await ChatRepository(session).save_upload(
             ChatUpload(
                 chat_id=chat.id,
