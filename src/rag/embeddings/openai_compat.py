@@ -105,7 +105,7 @@ class OpenAIEmbedder:
                 last_response = response
                 log.info("embeddings.openai_retry", attempt=attempt + 1, error=last_error)
                 continue
-            if status >= 400:
+            if status >= 300:  # 4xx, or a redirect (not followed: the base URL is wrong)
                 raise EmbeddingError(
                     f"the embedding endpoint refused the request: HTTP {status}"
                     f"{_error_detail(response)}"
