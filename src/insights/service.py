@@ -255,7 +255,6 @@ async def fail_job(job_id: uuid.UUID, reason: str) -> bool:
     False when the job had already finished."""
 
     async def unit(session: AsyncSession) -> bool:
-        repository = InsightRepository(session)
         job = await session.get(InsightGenerationJob, job_id, with_for_update=True)
         if job is None or job.status in (InsightStatus.COMPLETED, InsightStatus.FAILED):
             return False
@@ -275,7 +274,6 @@ async def fail_job(job_id: uuid.UUID, reason: str) -> bool:
                     reference=credits_service.Reference("insight", str(insight.id)),
                 )
         await session.flush()
-        del repository
         return True
 
     failed = await credits_service.run(unit)
