@@ -298,6 +298,7 @@ async def test_no_connection_is_held_while_the_model_answers(
     consuming = asyncio.create_task(consume())
     async with asyncio.timeout(30):
         await slow_model["called"].wait()
+    await outbox.wait_idle()  # the import's after-commit relay is not this request
     # the model is generating: no connection of this process's pool is checked out
     assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     slow_model["release"].set()
