@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from src import broker
 from src.database import get_engine
 from src.main import app as main_app
+from src.outbox import service as outbox
 
 
 async def test_liveness(client: httpx.AsyncClient) -> None:
@@ -55,6 +56,7 @@ async def test_not_ready_when_a_dependency_is_down(
 
 
 async def test_db_pool_reports_real_figures(client: httpx.AsyncClient, engine: Any) -> None:
+    await outbox.wait_idle()  # no after-commit relay of an earlier test holds a connection
     async with engine.connect() as held:
         await held.exec_driver_sql("SELECT 1")
         busy = (await client.get("/health/db-pool")).json()
