@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     # src/credits/service.py and bench/credits_contention.py for why).
     signup_credits: int = Field(default=10, ge=0)
     credits_isolation_level: str = "READ COMMITTED"
-    credits_lock_timeout_ms: int = Field(default=5000, ge=1)
+    # How long a unit of work queues on a hot row's lock (balances, chats, payments) before
+    # answering 503.
+    lock_wait_ms: int = Field(default=5000, ge=1)
 
     # Chats.
     max_upload_mb: int = Field(default=50, ge=1)

@@ -5,6 +5,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import update
+
+from src.database import SessionLocal
+from src.users.models import User
 
 PASSWORD = "correct horse battery"
 
@@ -43,3 +47,25 @@ async def login(client: httpx.AsyncClient, email: str, password: str) -> str:
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+async def make_admin(account: Account) -> None:
+    async with SessionLocal() as session:
+        await session.execute(update(User).where(User.id == account.id).values(is_admin=True))
+        await session.commit()
+
+
+async def balance(client: httpx.AsyncClient, account: Account) -> int:
+    response = await client.get("/api/v1/credits/balance", headers=account.headers)
+    value: int = response.json()["balance"]
+    return value
+
+
+def assert_envelope(response: Any, status: int, code: str) -> dict[str, Any]:
+    """The one error envelope, with this status and code, carrying the response's id."""
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    return error

@@ -153,7 +153,7 @@ def _new_chat_values(request: ImportRequest, title: str | None) -> dict[str, Any
         "id": uuid.uuid4(),
         "title": (request.title or title or request.filename or "Imported chat")[:200],
         "source_format": (request.format or "unknown"),
-        "source_filename": (request.filename or None) and request.filename[:255],
+        "source_filename": request.filename[:255] if request.filename else None,
         "timezone": request.timezone,
         "status": ChatStatus.IMPORTING.value,
         "import_progress": 0.0,
@@ -178,9 +178,7 @@ async def _claim(
         return chat, True
     if chat.status != ChatStatus.FAILED:
         return chat, False
-    locked = await ChatRepository(session).lock(
-        chat.id, wait_ms=get_settings().credits_lock_timeout_ms
-    )
+    locked = await ChatRepository(session).lock(chat.id, wait_ms=get_settings().lock_wait_ms)
     if locked is None or locked.status != ChatStatus.FAILED:
         return chat, False
     locked.status = ChatStatus.IMPORTING.value
@@ -290,7 +288,7 @@ async def run_import(chat_id: uuid.UUID) -> str:
     try:
         parsed = await _parse_with_progress(request, reporter)
     except ExportError as exc:
-        await _fail(chat_id, str(exc))
+        await fail_import(chat_id, str(exc))
         return "failed"
 
     batch = get_settings().import_copy_batch
@@ -349,7 +347,8 @@ async def _parse_with_progress(request: ImportRequest, reporter: ProgressReporte
     return parsing.result()
 
 
-async def _fail(chat_id: uuid.UUID, reason: str) -> None:
+async def fail_import(chat_id: uuid.UUID, reason: str) -> None:
+    """Mark an import failed with its reason and drop its upload (no messages were kept)."""
     async with get_async_db_transaction() as session:
         repository = ChatRepository(session)
         await repository.finish_import(
@@ -358,11 +357,6 @@ async def _fail(chat_id: uuid.UUID, reason: str) -> None:
         )
         await repository.delete_upload(chat_id)
     log.warning("chat.import_failed", chat_id=str(chat_id), reason=reason)
-
-
-async def fail_import(chat_id: uuid.UUID, reason: str) -> None:
-    """For the worker, when a job gives up after its retries."""
-    await _fail(chat_id, reason)
 
 
 async def update_title(session: AsyncSession, chat: Chat, title: str) -> Chat:
@@ -408,7 +402,7 @@ async def append_messages(
 
     async def unit(session: AsyncSession) -> tuple[Chat, int]:
         repository = ChatRepository(session)
-        chat = await repository.lock(chat_id, wait_ms=get_settings().credits_lock_timeout_ms)
+        chat = await repository.lock(chat_id, wait_ms=get_settings().lock_wait_ms)
         if chat is None or chat.user_id != user_id:
             raise NotFoundError("Chat")
         if chat.status != ChatStatus.READY:

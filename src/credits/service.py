@@ -110,10 +110,8 @@ async def take_back(
 ) -> Applied | None:
     """Take back as much of `up_to` as the balance allows (a refunded purchase whose credits
     were partly spent). None when the balance is zero and nothing was taken."""
-    settings = get_settings()
     repository = CreditRepository(session)
-    balance = await repository.lock_balance(user_id, wait_ms=settings.credits_lock_timeout_ms)
-    existing = await repository.get_by_key(user_id, idempotency_key)
+    balance, existing = await _lock(repository, user_id, idempotency_key)
     if existing is not None:
         return Applied(existing, replayed=True)
     amount = min(balance, _positive(up_to))
@@ -138,10 +136,8 @@ async def _apply(
     idempotency_key: str,
     reference: Reference | None,
 ) -> Applied:
-    settings = get_settings()
     repository = CreditRepository(session)
-    balance = await repository.lock_balance(user_id, wait_ms=settings.credits_lock_timeout_ms)
-    existing = await repository.get_by_key(user_id, idempotency_key)
+    balance, existing = await _lock(repository, user_id, idempotency_key)
     if existing is not None:
         if existing.amount != amount or existing.kind != kind:
             raise IdempotencyKeyReused(details={"idempotency_key": idempotency_key})
@@ -149,6 +145,15 @@ async def _apply(
     if balance + amount < 0:
         raise InsufficientCredits(balance=balance, required=-amount)
     return await _write(repository, user_id, balance, amount, kind, idempotency_key, reference)
+
+
+async def _lock(
+    repository: CreditRepository, user_id: uuid.UUID, idempotency_key: str
+) -> tuple[int, CreditTransaction | None]:
+    """Lock the balance, then look the key up: under the lock, so a concurrent caller with
+    the same key has either committed (found here) or not started."""
+    balance = await repository.lock_balance(user_id, wait_ms=get_settings().lock_wait_ms)
+    return balance, await repository.get_by_key(user_id, idempotency_key)
 
 
 async def _write(

@@ -108,7 +108,7 @@ async def create_payment(
 
     async def attach(session: AsyncSession) -> Payment:
         stored = await PaymentRepository(session).lock(
-            payment.provider, payment_id=payment.id, wait_ms=settings.credits_lock_timeout_ms
+            payment.provider, payment_id=payment.id, wait_ms=settings.lock_wait_ms
         )
         assert stored is not None
         if stored.checkout_id is None:
@@ -153,7 +153,7 @@ async def handle_event(provider_name: str, event: ProviderEvent) -> tuple[str, b
             provider_name,
             payment_id=event.payment_id,
             provider_payment_ref=event.provider_payment_ref,
-            wait_ms=get_settings().credits_lock_timeout_ms,
+            wait_ms=get_settings().lock_wait_ms,
         )
         if payment is None:
             # Not ours yet (a refund that names only the provider's reference, before the

@@ -2,9 +2,7 @@ import uuid
 
 import httpx
 
-from tests.credits.test_api import make_admin
-from tests.factories import register
-from tests.users.test_api import assert_envelope
+from tests.factories import assert_envelope, make_admin, register
 
 
 async def test_the_seeded_catalogue(client: httpx.AsyncClient) -> None:

@@ -14,8 +14,7 @@ from src.chats.models import Chat, ChatMessage
 from src.config import Settings
 from src.database import SessionLocal
 from src.main import create_app
-from tests.factories import Account, register
-from tests.users.test_api import assert_envelope
+from tests.factories import Account, assert_envelope, register
 
 EXPORT = (
     "12/03/2024, 09:15 - Ana: Good morning\n"

@@ -4,20 +4,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import update
 
-from src.database import SessionLocal
-from src.users.models import User
-from tests.factories import Account, register
-from tests.users.test_api import assert_envelope
+from tests.factories import assert_envelope, make_admin, register
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-async def make_admin(account: Account) -> None:
-    async with SessionLocal() as session:
-        await session.execute(update(User).where(User.id == account.id).values(is_admin=True))
-        await session.commit()
 
 
 async def test_new_users_get_signup_credits_through_the_ledger(client: httpx.AsyncClient) -> None:

@@ -21,9 +21,7 @@ from src.metrics import OUTBOX_RELAY_FAILURES
 from src.outbox import service as outbox
 from src.outbox.models import OutboxMessage
 from tests.chats.test_api import unique_export, upload
-from tests.credits.test_api import make_admin
-from tests.factories import Account, register
-from tests.users.test_api import assert_envelope
+from tests.factories import Account, assert_envelope, balance, make_admin, register
 from tests.workers.process import WorkerProcess, json_event, start_worker, stop_worker
 
 
@@ -43,13 +41,6 @@ async def ask(
         params=params,
         headers=account.headers,
     )
-
-
-async def balance(client: httpx.AsyncClient, account: Account) -> int:
-    value: int = (await client.get("/api/v1/credits/balance", headers=account.headers)).json()[
-        "balance"
-    ]
-    return value
 
 
 async def ledger_kinds(user_id: uuid.UUID) -> list[tuple[str, int]]:

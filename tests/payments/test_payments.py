@@ -16,8 +16,7 @@ from src.database import SessionLocal
 from src.payments.models import Payment, PaymentEvent
 from src.payments.providers.fake import SIGNATURE_HEADER, FakeProvider
 from src.payments.signing import sign
-from tests.factories import Account, register
-from tests.users.test_api import assert_envelope
+from tests.factories import Account, assert_envelope, balance, register
 
 WEBHOOK = "/api/v1/payments/webhooks/fake"
 
@@ -35,12 +34,6 @@ async def buy(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-async def balance(client: httpx.AsyncClient, account: Account) -> int:
-    response = await client.get("/api/v1/credits/balance", headers=account.headers)
-    value: int = response.json()["balance"]
-    return value
 
 
 async def deliver(client: httpx.AsyncClient, payload: bytes, headers: dict[str, str]) -> Any:

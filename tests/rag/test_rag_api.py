@@ -18,8 +18,7 @@ from src.outbox import service as outbox
 from src.rag import indexing
 from src.rag import service as rag_service
 from src.rag.schemas import QuestionCreate
-from tests.factories import Account, register
-from tests.users.test_api import assert_envelope
+from tests.factories import Account, assert_envelope, register
 from tests.workers.process import WorkerProcess, json_event
 
 TRIP = (

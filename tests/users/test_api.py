@@ -13,16 +13,7 @@ from sqlalchemy import select
 from src.config import Settings, get_settings
 from src.database import SessionLocal
 from src.users.models import User
-from tests.factories import PASSWORD, login, register, unique_email
-
-
-def assert_envelope(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    assert error["request_id"] == response.headers["X-Request-ID"]
-    return error
+from tests.factories import PASSWORD, assert_envelope, login, register, unique_email
 
 
 async def test_register_returns_the_account_without_secrets(client: Any) -> None:
