@@ -21,7 +21,7 @@ from src.chats.parsers import (
     parse_export,
 )
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "chat-miner"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "chat-miner"
 MADRID = ZoneInfo("Europe/Madrid")
 
 CORPUS_FILES = [
