@@ -34,23 +34,90 @@ class MessageKind(StrEnum):
     SYSTEM = "system"
 
 
+class AttachmentKind(StrEnum):
+    """What a message carries besides (or instead of) its text."""
+
+    PHOTO = "photo"
+    VIDEO = "video"
+    AUDIO = "audio"
+    VOICE = "voice"
+    STICKER = "sticker"
+    GIF = "gif"
+    DOCUMENT = "document"
+    CONTACT = "contact"
+    LOCATION = "location"
+    POLL = "poll"
+    OTHER = "other"
+
+
+class DateOrder(StrEnum):
+    """The order of the day, month and year fields of an export's dates."""
+
+    DMY = "dmy"
+    MDY = "mdy"
+    YMD = "ymd"
+    YDM = "ydm"
+
+
+class DateOrderSource(StrEnum):
+    """What decided an export's date order, so a person can judge (and override) it."""
+
+    REQUESTED = "requested"  # the upload's `date_order`
+    DATES = "dates"  # only one order gives a valid date on every header
+    CHRONOLOGY = "chronology"  # several were valid; only one runs forward in time
+    DEFAULT = "default"  # nothing in the file decides: the documented default (dmy)
+    FORMAT = "format"  # the format fixes it (ISO dates)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: AttachmentKind
+    file_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """One emoji's reactions to a message: how many, and by whom where the export says."""
+
+    emoji: str
+    count: int
+    senders: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedMessage:
-    """One message of an export; `sent_at` is always timezone-aware."""
+    """One message of an export; `sent_at` is always timezone-aware.
+
+    `reply_to` is the index, in the same `ParsedChat.messages` list, of the message this one
+    answers (parsers resolve the export's own ids to positions; None when unknown or absent).
+    """
 
     sender: str | None
     sent_at: datetime
     text: str
     kind: MessageKind
+    edited: bool = False
+    forwarded_from: str | None = None
+    reply_to: int | None = None
+    reactions: tuple[Reaction, ...] = ()
+    attachment: Attachment | None = None
 
 
 @dataclass
 class ParsedChat:
-    """A whole parsed export, messages in chronological (file) order."""
+    """A whole parsed export, messages in chronological (file) order.
+
+    `time_precision` is 60 when the export's times have no seconds, else 1: messages of two
+    exports are compared at the coarser of the two. `date_order` and `date_order_source`
+    say how a line format's dates were read (None for formats with exact timestamps).
+    """
 
     format: ChatFormat
     title: str | None
     messages: list[ParsedMessage] = field(default_factory=list)
+    time_precision: int = 1
+    date_order: DateOrder | None = None
+    date_order_source: DateOrderSource | None = None
 
     @property
     def participants(self) -> list[str]:

@@ -7,6 +7,7 @@ import posixpath
 
 from src.chats.parsers.base import (
     ChatFormat,
+    DateOrder,
     MalformedExport,
     ParsedChat,
     Progress,
@@ -47,6 +48,7 @@ def parse_export(
     format: ChatFormat | None = None,
     progress: ProgressFn | None = None,
     max_unzipped_bytes: int = 200 * 1024 * 1024,
+    date_order: DateOrder | None = None,
 ) -> ParsedChat:
     """Parse the bytes of an uploaded chat export.
 
@@ -54,6 +56,7 @@ def parse_export(
     is decoded, and the format is recognised by content unless `format` forces one; the
     file name is only a hint. Naive export times are read as local time in `tz` (an IANA
     name; ValueError when unknown). `progress` receives fractions from 0.0 up to 1.0.
+    `date_order` overrides the date layout a line format would decide from the file.
     Raises UnknownFormat when nothing matches and MalformedExport for broken, empty or
     mismatched content.
     """
@@ -85,7 +88,7 @@ def parse_export(
         decoded = _load_json(text, format)
 
     if format is ChatFormat.WHATSAPP:
-        chat = parse_whatsapp(text, zone, step, title=title)
+        chat = parse_whatsapp(text, zone, step, title=title, date_order=date_order)
     elif format is ChatFormat.SIGNAL:
         chat = parse_signal(text, zone, step)
     elif format is ChatFormat.CSV:

@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from src.chats.parsers.base import (
     PROGRESS_EVERY,
     ChatFormat,
+    DateOrder,
     MalformedExport,
     MessageKind,
     ParsedChat,
@@ -227,7 +228,12 @@ def _finish(
 
 
 def parse_whatsapp(
-    text: str, zone: tzinfo, progress: Progress, *, title: str | None = None
+    text: str,
+    zone: tzinfo,
+    progress: Progress,
+    *,
+    title: str | None = None,
+    date_order: DateOrder | None = None,
 ) -> ParsedChat:
     """Parse a WhatsApp `.txt` export (see `title_from_filename` for a title)."""
     return parse_lines(text, zone, progress, fmt=ChatFormat.WHATSAPP, header=HEADER, title=title)
