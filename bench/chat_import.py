@@ -22,10 +22,9 @@ import asyncpg
 import httpx
 from sqlalchemy import delete
 
-from src.chats import service as chats_service
+from src.chats import importing
 from src.chats.models import Chat
 from src.chats.parsers import parse_export
-from src.chats.repository import ChatRepository
 from src.config import get_settings
 from src.database import SessionLocal, engine, get_async_db_transaction
 from src.main import app
@@ -107,8 +106,8 @@ async def main() -> None:
             )
             session.add(chat)
             await session.flush()
-            await ChatRepository(session).copy_messages(
-                chat.id, parsed.messages, first_seq=1, batch=settings.import_copy_batch
+            await importing.store_messages(
+                session, chat.id, parsed.messages, [(i + 1, i) for i in range(count)]
             )
 
     store_runs = await timed(store_once, args.repeat)
@@ -163,7 +162,7 @@ async def main() -> None:
         response = await upload(f"\n01/01/2030, 00:00 - Ben: {uuid.uuid4()}")
         assert response.status_code == 202, response.text
         # What the worker runs for this job, here in-process so the clock covers it all.
-        assert await chats_service.run_import(uuid.UUID(response.json()["id"])) == "imported"
+        assert await importing.run_import(uuid.UUID(response.json()["id"])) == "imported"
 
     import src.broker as broker
 

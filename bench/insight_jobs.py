@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 
 from bench.chat_import import generate_whatsapp
 from src.chats import service as chats_service
+from src.chats.importing import ImportRequest
 from src.credits import service as credits_service
 from src.credits.models import CreditKind
 from src.database import SessionLocal, engine, get_async_db_transaction
@@ -52,7 +53,7 @@ async def main() -> None:
     chat_ids = []
     began = time.perf_counter()
     for index in range(args.insights):
-        request = chats_service.ImportRequest(
+        request = ImportRequest(
             data=base + f"01/01/2030, 00:00 - Ben: chat {index}\n".encode(),
             filename="chat.txt",
             title=None,

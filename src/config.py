@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     # become an import job for a worker (202 + progress).
     import_inline_max_bytes: int = Field(default=2 * 1024 * 1024, ge=0)
     import_copy_batch: int = Field(default=20_000, ge=100)
+    # Caps on one import (or merge): exceeding one is a 413/422 that names it.
+    max_import_messages: int = Field(default=1_000_000, ge=1)
+    max_message_chars: int = Field(default=65_536, ge=1)
+    max_participants: int = Field(default=5_000, ge=1)
+    # An import job that has not written progress for this long is taken as dead (its worker
+    # was killed or its task lost) and marked failed by the sweeper; above the task time limit.
+    import_stall_seconds: int = Field(default=1800, ge=1)
 
     # Insights.
     insight_max_attempts: int = Field(default=3, ge=1)

@@ -52,6 +52,11 @@ celery_app.conf.update(
             "schedule": settings.sweeper_interval_seconds,
             "options": {"expires": 120},
         },
+        "sweep-import-jobs": {
+            "task": "chatsight.chats.sweep_imports",
+            "schedule": settings.sweeper_interval_seconds,
+            "options": {"expires": 120},
+        },
         "purge-soft-deleted": {
             "task": "chatsight.maintenance.purge_soft_deleted",
             "schedule": timedelta(hours=6),

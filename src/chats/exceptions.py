@@ -1,4 +1,4 @@
-from src.exceptions import ConflictError, InvalidInputError
+from src.exceptions import ChatsightError, ConflictError, InvalidInputError
 
 
 class InvalidExport(InvalidInputError):
@@ -26,3 +26,40 @@ class RestoreConflict(ConflictError):
 class RestoreExpired(ConflictError):
     code = "restore_expired"
     message = "The chat was deleted too long ago to be restored"
+
+
+class ChatBusy(ConflictError):
+    code = "chat_busy"
+    message = "Another export is being imported into this chat; try again when it is ready"
+
+
+class ExportTooLarge(ChatsightError):
+    status_code = 413
+    code = "export_too_large"
+
+    def __init__(self, unpacked: int, limit_mb: int) -> None:
+        super().__init__(
+            f"The export unpacks to {unpacked} bytes, over the {limit_mb} MB limit (MAX_UPLOAD_MB)",
+            details={"unpacked_bytes": unpacked, "limit_mb": limit_mb, "setting": "MAX_UPLOAD_MB"},
+        )
+
+
+class TooManyMessages(ChatsightError):
+    status_code = 413
+    code = "too_many_messages"
+
+    def __init__(self, found: int, limit: int) -> None:
+        super().__init__(
+            f"The export holds {found} messages, over the limit of {limit} per import "
+            "(MAX_IMPORT_MESSAGES)",
+            details={"found": found, "limit": limit, "setting": "MAX_IMPORT_MESSAGES"},
+        )
+
+
+class InvalidMessages(InvalidInputError):
+    """A message the service cannot store: which one, what is wrong, and the limit if any."""
+
+    code = "invalid_messages"
+
+    def __init__(self, message: str, *, problem: str, **details: object) -> None:
+        super().__init__(message, details={"problem": problem, **details})

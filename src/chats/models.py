@@ -1,9 +1,11 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -22,13 +24,32 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from src.chats.parsers.base import AttachmentKind, MessageKind
 from src.database import Base, SoftDeleteMixin, TimestampMixin
 
 
 class ChatStatus(StrEnum):
-    IMPORTING = "importing"
+    IMPORTING = "importing"  # a new chat's export is being parsed and stored (or merged)
+    READY = "ready"
+    FAILED = "failed"  # its import failed: `error` says why, it holds no messages
+
+
+class IndexStatus(StrEnum):
+    """The chat's retrieval index (chunks and embeddings), kept by the RAG indexer."""
+
+    PENDING = "pending"
+    INDEXING = "indexing"
     READY = "ready"
     FAILED = "failed"
+
+
+class UploadMode(StrEnum):
+    IMPORT = "import"  # the export makes a new chat
+    MERGE = "merge"  # the export is merged into an existing chat
+
+
+def _known(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN (" + ", ".join(f"'{v.value}'" for v in values) + ")"
 
 
 API_SOURCE = "api"  # a chat created empty, filled by a frontend
@@ -54,9 +75,21 @@ class Chat(TimestampMixin, SoftDeleteMixin, Base):
     first_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Retrieval index: pending|indexing|ready|failed, and how far (by seq) it is embedded.
+    # How the export's dates were read (line formats only): the order and what decided it.
+    date_order: Mapped[str | None] = mapped_column(String(3))
+    date_order_source: Mapped[str | None] = mapped_column(String(16))
+    # 60 when the messages' times have minutes only, 1 with seconds: merges compare at the
+    # coarser precision of the chat and the new export.
+    time_precision: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=1, server_default="1"
+    )
+    # What the latest merge of an export into this chat did.
+    last_merge_added: Mapped[int | None] = mapped_column(Integer)
+    last_merge_already_present: Mapped[int | None] = mapped_column(Integer)
+    last_merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Retrieval index, and how far (by seq) it is embedded.
     index_status: Mapped[str] = mapped_column(
-        String(16), nullable=False, default="pending", server_default="pending"
+        String(16), nullable=False, default=IndexStatus.PENDING, server_default="pending"
     )
     indexed_messages: Mapped[int] = mapped_column(
         Integer, nullable=False, default=0, server_default="0"
@@ -73,15 +106,17 @@ class Chat(TimestampMixin, SoftDeleteMixin, Base):
             postgresql_where=text("NOT is_deleted"),
         ),
         Index("ix_chats_user_id_created_at_id", "user_id", "created_at", "id"),
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{status.value}'" for status in ChatStatus) + ")",
-            name="status_known",
-        ),
+        CheckConstraint(_known("status", ChatStatus), name="status_known"),
     )
 
 
 class ChatMessage(Base):
-    """A message of a chat; reached only through its chat (so a deleted chat hides it)."""
+    """A message of a chat; reached only through its chat (so a deleted chat hides it).
+
+    `seq` is the message's position in the chat (time order, from 1): a merge that inserts
+    older messages renumbers the ones after them. `reply_to_id` is another message of the
+    same chat (written only by this domain, so no foreign key is paid on every COPY row).
+    """
 
     __tablename__ = "chat_messages"
 
@@ -94,12 +129,25 @@ class ChatMessage(Base):
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    edited: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default="false"
+    )
+    forwarded_from: Mapped[str | None] = mapped_column(String(200))
+    reply_to_id: Mapped[int | None] = mapped_column(BigInteger)
+    # [{"emoji": "👍", "count": 2, "senders": ["Ana"]}], or NULL for none.
+    reactions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    attachment_kind: Mapped[str | None] = mapped_column(String(16))
+    attachment_name: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         # Keyset pagination within a chat, and the order of its messages.
         UniqueConstraint("chat_id", "seq"),
         Index("ix_chat_messages_chat_id_sent_at", "chat_id", "sent_at"),
-        CheckConstraint("kind IN ('text', 'media', 'system')", name="kind_known"),
+        CheckConstraint(_known("kind", MessageKind), name="kind_known"),
+        CheckConstraint(
+            "attachment_kind IS NULL OR " + _known("attachment_kind", AttachmentKind),
+            name="attachment_kind_known",
+        ),
     )
 
 
@@ -116,10 +164,28 @@ class ChatUpload(Base):
     filename: Mapped[str | None] = mapped_column(String(255))
     requested_title: Mapped[str | None] = mapped_column(String(200))
     requested_format: Mapped[str | None] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(
+        String(8), nullable=False, default=UploadMode.IMPORT, server_default="import"
+    )
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    date_order: Mapped[str | None] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
 
 
-# The columns a bulk COPY of messages fills (the id comes from its identity).
-MESSAGE_COLUMNS = ("chat_id", "seq", "sender", "sent_at", "text", "kind")
+# The columns a bulk COPY of messages fills (the id comes from its identity unless given).
+MESSAGE_COLUMNS = (
+    "chat_id",
+    "seq",
+    "sender",
+    "sent_at",
+    "text",
+    "kind",
+    "edited",
+    "forwarded_from",
+    "reply_to_id",
+    "reactions",
+    "attachment_kind",
+    "attachment_name",
+)

@@ -3,11 +3,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import Select, delete, func, select, text, update
 
+from src.chats.exceptions import InvalidMessages
+from src.chats.merging import StoredMessage
 from src.chats.models import MESSAGE_COLUMNS, Chat, ChatMessage, ChatStatus, ChatUpload
-from src.chats.parsers import ParsedMessage
-from src.database_utils import execute_with_lock_retry
+from src.database_utils import execute_with_lock_retry, upsert_or_create
 from src.pagination import PageParams, keyset_page
 from src.repository import Repository
 
@@ -55,30 +57,113 @@ class ChatRepository(Repository[Chat]):
     async def copy_messages(
         self,
         chat_id: uuid.UUID,
-        messages: Sequence[ParsedMessage],
+        rows: Sequence[tuple[Any, ...]],
         *,
-        first_seq: int,
+        with_ids: bool,
         batch: int,
         after_batch: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
-        """COPY the messages into `chat_messages` in the session's open transaction, `batch`
-        rows per call, numbering them from `first_seq`."""
+        """COPY message rows (the `MESSAGE_COLUMNS` after chat_id, led by the id when
+        `with_ids`) into `chat_messages` in the session's open transaction, `batch` rows per
+        call. A value PostgreSQL refuses is an `InvalidMessages` (422), never a 500."""
         connection = await self.session.connection()
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
         # COPY outside a transaction would commit on its own: refuse rather than half-write.
         assert driver.is_in_transaction(), "copy_messages needs an open transaction"
-        for start in range(0, len(messages), batch):
-            chunk = messages[start : start + batch]
-            records = [
-                (chat_id, first_seq + start + offset, m.sender, m.sent_at, m.text, m.kind.value)
-                for offset, m in enumerate(chunk)
-            ]
-            await driver.copy_records_to_table(
-                "chat_messages", records=records, columns=MESSAGE_COLUMNS
+        columns = ("id", *MESSAGE_COLUMNS) if with_ids else MESSAGE_COLUMNS
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            records = (
+                [(row[0], chat_id, *row[1:]) for row in chunk]
+                if with_ids
+                else [(chat_id, *row) for row in chunk]
             )
+            try:
+                await driver.copy_records_to_table(
+                    "chat_messages", records=records, columns=columns
+                )
+            except asyncpg.exceptions.DataError as exc:  # class 22: a value the column cannot hold
+                raise InvalidMessages(
+                    f"A message cannot be stored: {exc}", problem="invalid_value"
+                ) from exc
+            except (OverflowError, ValueError) as exc:  # refused by the driver's encoder
+                raise InvalidMessages(
+                    f"A message cannot be stored: {exc}", problem="invalid_value"
+                ) from exc
             if after_batch is not None:
                 await after_batch(start + len(chunk))
+
+    async def allocate_message_ids(self, count: int) -> list[int]:
+        """`count` ids from the messages' identity, for rows that refer to each other."""
+        result = await self.session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('chat_messages', 'id')) "
+                "FROM generate_series(1, :count)"
+            ),
+            {"count": count},
+        )
+        return [row[0] for row in result]
+
+    async def create_for_source(
+        self, user_id: uuid.UUID, sha256: str, values: dict[str, Any]
+    ) -> tuple[Chat, bool]:
+        """The live chat of this user for these bytes, created with `values` if there is
+        none: decided by the partial unique index, so concurrent uploads make one chat."""
+        return await upsert_or_create(
+            self.session,
+            Chat,
+            {"user_id": user_id, "source_sha256": sha256},
+            values,
+            index_where=text("NOT is_deleted"),
+        )
+
+    async def stored_for_merge(self, chat_id: uuid.UUID) -> list[StoredMessage]:
+        """Every message of the chat in position order, as a merge compares them."""
+        result = await self.session.execute(
+            select(
+                ChatMessage.id,
+                ChatMessage.seq,
+                ChatMessage.sender,
+                ChatMessage.sent_at,
+                func.decode(func.md5(ChatMessage.text), "hex"),
+            )
+            .where(ChatMessage.chat_id == chat_id)
+            .order_by(ChatMessage.seq)
+        )
+        return [StoredMessage(*row) for row in result]
+
+    async def move_messages(self, chat_id: uuid.UUID, moves: Sequence[tuple[int, int]]) -> None:
+        """Give messages new positions: (id, seq) pairs. Through negative positions first, as
+        the (chat_id, seq) key is checked row by row."""
+        if not moves:
+            return
+        ids = [message_id for message_id, _ in moves]
+        seqs = [-seq for _, seq in moves]
+        await self.session.execute(
+            text(
+                "UPDATE chat_messages AS m SET seq = v.seq "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS integer[])) AS v(id, seq) "
+                "WHERE m.id = v.id AND m.chat_id = :chat_id"
+            ),
+            {"ids": ids, "seqs": seqs, "chat_id": chat_id},
+        )
+        await self.session.execute(
+            update(ChatMessage)
+            .where(ChatMessage.chat_id == chat_id, ChatMessage.seq < 0)
+            .values(seq=-ChatMessage.seq)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def stalled_imports(self, before: datetime) -> list[tuple[uuid.UUID, str | None]]:
+        """(chat id, upload mode) of the chats `importing` with no progress since `before`."""
+        result = await self.session.execute(
+            select(Chat.id, ChatUpload.mode)
+            .outerjoin(ChatUpload, ChatUpload.chat_id == Chat.id)
+            .where(Chat.status == ChatStatus.IMPORTING, Chat.updated_at < before)
+            .with_for_update(of=Chat, skip_locked=True)
+        )
+        return [(row[0], row[1]) for row in result]
 
     async def delete_messages(self, chat_id: uuid.UUID) -> None:
         await self.session.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat_id))

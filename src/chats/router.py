@@ -6,12 +6,14 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile,
 
 from src.auth.dependencies import CurrentUser, DbSession, owned
 from src.chats import service as chats_service
+from src.chats.importing import ImportRequest
 from src.chats.models import Chat
-from src.chats.parsers import ChatFormat
+from src.chats.parsers import ChatFormat, DateOrder
 from src.chats.repository import ChatRepository
 from src.chats.schemas import (
     ChatCreate,
     ChatImportRead,
+    ChatMergeRead,
     ChatRead,
     ChatUpdate,
     MessageBatch,
@@ -25,6 +27,11 @@ router = APIRouter(prefix="/chats", tags=["chats"], responses=responses(401))
 OwnedChat = Annotated[Chat, Depends(owned(ChatRepository, param="chat_id", resource="Chat"))]
 
 DUPLICATE_HEADER = "X-Chatsight-Duplicate"
+
+DateOrderForm = Annotated[
+    DateOrder | None,
+    Form(description="Override the date order decided from the file: dmy, mdy, ymd or ydm"),
+]
 
 
 @router.post(
@@ -55,6 +62,7 @@ async def import_chat(
     title: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
     tz: Annotated[str, Form(max_length=64, description="IANA zone of the export's times")] = "UTC",
     format: Annotated[ChatFormat | None, Form(description="Skip detection")] = None,
+    date_order: DateOrderForm = None,
 ) -> ChatImportRead:
     """Import an exported conversation.
 
@@ -62,12 +70,26 @@ async def import_chat(
     an import job: 202 with the chat `importing` and an `import_progress` that
     `GET /chats/{id}` reports until it is `ready` (or `failed`, with `error`). Uploading the
     same file again returns the existing chat: 200, `duplicate: true` and the header
-    `X-Chatsight-Duplicate: true`. 413 beyond `MAX_UPLOAD_MB`; 422 `invalid_export` for a
-    file that is no known format (nothing is stored then).
+    `X-Chatsight-Duplicate: true`.
+
+    Dates of WhatsApp-style exports are read in the order that every line of the file allows
+    and that runs forward in time; the chat's `date_order` and `date_order_source` say what
+    was decided, and `date_order` here overrides it.
+
+    413 `payload_too_large` beyond `MAX_UPLOAD_MB` uploaded, 413 `export_too_large` beyond it
+    unpacked, 413 `too_many_messages` beyond `MAX_IMPORT_MESSAGES`; 422 `invalid_export` for
+    a file that is no known format, 422 `invalid_messages` for content that cannot be stored
+    (`details.problem` names it: message_too_long, invalid_sender, nul_byte,
+    date_out_of_range, too_many_participants). Nothing is stored then.
     """
     data = await file.read()
-    request = chats_service.ImportRequest(
-        data=data, filename=file.filename, title=title, timezone=tz, format=format
+    request = ImportRequest(
+        data=data,
+        filename=file.filename,
+        title=title,
+        timezone=tz,
+        format=format,
+        date_order=date_order,
     )
     chat, outcome = await chats_service.import_export(user.id, request)
     if outcome == chats_service.ImportOutcome.DUPLICATE:
@@ -78,6 +100,58 @@ async def import_chat(
     read = ChatImportRead.model_validate(chat)
     read.duplicate = outcome == chats_service.ImportOutcome.DUPLICATE
     return read
+
+
+@router.post(
+    "/{chat_id}/import",
+    response_model=ChatMergeRead,
+    responses={
+        202: {"description": "Large file: queued; the chat is `importing` until merged"},
+        **responses(404, 409, 413, 422, 503),
+    },
+)
+async def merge_export(
+    chat_id: uuid.UUID,
+    user: CurrentUser,
+    response: Response,
+    file: Annotated[UploadFile, File(description="A newer or overlapping export of this chat")],
+    tz: Annotated[
+        str | None,
+        Form(max_length=64, description="IANA zone of the export's times (default: the chat's)"),
+    ] = None,
+    format: Annotated[ChatFormat | None, Form(description="Skip detection")] = None,
+    date_order: DateOrderForm = None,
+) -> ChatMergeRead:
+    """Merge a newer export of this chat (or the one its other participant took) into it.
+
+    Only what the chat does not hold yet is added, compared as a multiset of (sender, time
+    at the coarser precision of the two, text): two identical messages in the same minute
+    are both kept. Names the two phones write differently are matched where the exports
+    overlap. Messages stay in time order; only the added ones are indexed; insights computed
+    before become `stale`. The same file again adds nothing.
+
+    200 with `{chat, added, already_present}`; 202 for a large file (the counts are then the
+    chat's `last_merge_added` / `last_merge_already_present` once it is `ready` again). 404
+    for a chat that is not yours; 409 `chat_not_ready` while it imports; errors of the file
+    as for `POST /chats/import`.
+    """
+    request = ImportRequest(
+        data=await file.read(),
+        filename=file.filename,
+        title=None,
+        timezone=tz or "",
+        format=format,
+        date_order=date_order,
+    )
+    chat, counts = await chats_service.merge_export(user.id, chat_id, request)
+    if counts is None:
+        response.status_code = status.HTTP_202_ACCEPTED
+        return ChatMergeRead(chat=ChatRead.model_validate(chat), added=None, already_present=None)
+    return ChatMergeRead(
+        chat=ChatRead.model_validate(chat),
+        added=counts.added,
+        already_present=counts.already_present,
+    )
 
 
 @router.get("", response_model=Page[ChatRead], responses=responses(422))

@@ -1,8 +1,10 @@
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from src.chats.parsers import AttachmentKind, DateOrder, DateOrderSource
 
 
 class ChatCreate(BaseModel):
@@ -30,6 +32,21 @@ class ChatRead(BaseModel):
     first_message_at: datetime | None
     last_message_at: datetime | None
     timezone: str
+    date_order: DateOrder | None = Field(
+        description="How the export's dates were read (dmy, mdy, ymd or ydm; line formats "
+        "only). Wrong? Import again with `date_order`."
+    )
+    date_order_source: DateOrderSource | None = Field(
+        description="What decided `date_order`: requested, dates (only one order gives valid "
+        "dates), chronology (only one runs forward in time), default (nothing decides: dmy), "
+        "format (ISO dates)."
+    )
+    time_precision: int = Field(description="1 when times have seconds, 60 for minutes only.")
+    last_merge_added: int | None = Field(description="Messages the latest merge added.")
+    last_merge_already_present: int | None = Field(
+        description="Messages of the latest merged export the chat already held."
+    )
+    last_merged_at: datetime | None
     index_status: str = Field(description="Retrieval index: pending, indexing, ready or failed")
     indexed_messages: int = Field(description="Messages (by seq) embedded for retrieval so far")
     created_at: datetime
@@ -42,15 +59,60 @@ class ChatImportRead(ChatRead):
     )
 
 
+class ChatMergeRead(BaseModel):
+    chat: ChatRead
+    added: int | None = Field(
+        description="Messages added (null while a large export is merged by a worker: the "
+        "chat's `last_merge_added` has it once the chat is `ready`)."
+    )
+    already_present: int | None = Field(description="Messages of the export the chat held.")
+
+
+class AttachmentRead(BaseModel):
+    kind: AttachmentKind
+    file_name: str | None
+
+
+class ReactionRead(BaseModel):
+    emoji: str
+    count: int
+    senders: list[str] = Field(description="Who reacted, where the export says.")
+
+
 class MessageRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    seq: int = Field(description="Position in the chat, from 1.")
+    seq: int = Field(description="Position in the chat (time order), from 1.")
     sender: str | None
     sent_at: datetime
     text: str
     kind: str = Field(description="text, media or system")
+    edited: bool = Field(description="The sender edited it (the export's marker is removed).")
+    forwarded_from: str | None
+    reply_to: int | None = Field(description="Id of the message of this chat it answers.")
+    reactions: list[ReactionRead]
+    attachment: AttachmentRead | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return value
+        kind = getattr(value, "attachment_kind", None)
+        return {
+            "id": value.id,
+            "seq": value.seq,
+            "sender": value.sender,
+            "sent_at": value.sent_at,
+            "text": value.text,
+            "kind": value.kind,
+            "edited": value.edited,
+            "forwarded_from": value.forwarded_from,
+            "reply_to": value.reply_to_id,
+            "reactions": value.reactions or [],
+            "attachment": {"kind": kind, "file_name": value.attachment_name} if kind else None,
+        }
 
 
 class MessageIn(BaseModel):

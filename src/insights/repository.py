@@ -13,6 +13,15 @@ from src.repository import Repository
 class InsightRepository(Repository[Insight]):
     model = Insight
 
+    async def mark_stale(self, chat_id: uuid.UUID, statuses: tuple[InsightStatus, ...]) -> int:
+        result = await self.session.execute(
+            update(Insight)
+            .where(Insight.chat_id == chat_id, Insight.status.in_(statuses), ~Insight.stale)
+            .values(stale=True)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def for_chat(self, chat_id: uuid.UUID) -> list[tuple[Insight, str]]:
         statement = (
             select(Insight, InsightType.slug)

@@ -23,3 +23,8 @@ class InsightRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    stale: bool = Field(
+        default=False,
+        description="Messages were added to the chat (a merge or an append) after this result "
+        "was computed: `?regenerate=true` brings it up to date.",
+    )

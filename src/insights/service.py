@@ -55,6 +55,15 @@ def to_read(insight: Insight, slug: str) -> InsightRead:
         created_at=insight.created_at,
         updated_at=insight.updated_at,
         completed_at=insight.completed_at,
+        stale=insight.stale,
+    )
+
+
+async def mark_stale(session: AsyncSession, chat_id: uuid.UUID) -> int:
+    """Messages were added to the chat: insights that read (or are reading) the old ones are
+    stale until regenerated. Returns how many were marked."""
+    return await InsightRepository(session).mark_stale(
+        chat_id, (InsightStatus.COMPLETED, InsightStatus.RUNNING)
     )
 
 
@@ -106,6 +115,7 @@ async def _start_generation(
     insight.result = None
     insight.error = None
     insight.completed_at = None
+    insight.stale = False
     job, _ = await upsert_or_create(
         session,
         InsightGenerationJob,

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
     Uuid,
     func,
 )
@@ -50,7 +49,6 @@ class ChatChunk(Base):
     embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIMENSION))
 
     __table_args__ = (
-        UniqueConstraint("chat_id", "first_seq", "last_seq"),
         Index("ix_chat_chunks_chat_id_last_seq", "chat_id", "last_seq"),
         Index("ix_chat_chunks_search", "search", postgresql_using="gin"),
         Index(

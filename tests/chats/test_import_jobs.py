@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from src.chats import service as chats_service
+from src.chats import importing
 from src.chats.models import ChatMessage, ChatUpload
 from src.config import get_settings
 from src.database import SessionLocal
@@ -72,14 +72,14 @@ async def test_a_failed_job_leaves_a_failed_chat_with_no_messages(
     assert queued.status_code == 202
     chat_id = queued.json()["id"]
 
-    assert await chats_service.run_import(uuid.UUID(chat_id)) == "failed"
+    assert await importing.run_import(uuid.UUID(chat_id)) == "failed"
     failed = (await client.get(f"/api/v1/chats/{chat_id}", headers=account.headers)).json()
     assert failed["status"] == "failed"
     assert failed["error"]
     assert failed["message_count"] == 0
     assert await stored_messages(chat_id) == 0
     # a second delivery of the same job does nothing
-    assert await chats_service.run_import(uuid.UUID(chat_id)) == "skipped"
+    assert await importing.run_import(uuid.UUID(chat_id)) == "skipped"
 
     # uploading the same file again retries the import on the same chat
     again = await upload(client, account, junk)

@@ -3,7 +3,7 @@ from typing import Any
 
 from celery import Task
 
-from src.chats.service import INDEX_TASK
+from src.chats.importing import INDEX_TASK
 from src.logging import get_logger
 from src.rag import indexing
 from src.rag.embeddings import EmbeddingError

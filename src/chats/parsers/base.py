@@ -142,6 +142,14 @@ class MalformedExport(ExportError):
     """The format is known (or was forced) but the content is broken, undecodable or empty."""
 
 
+class UnpackedTooLarge(ExportError):
+    """A zipped export unpacks to more than the caller allows."""
+
+    def __init__(self, unpacked: int) -> None:
+        super().__init__(f"The chat inside the zip is too large ({unpacked} bytes unpacked).")
+        self.unpacked = unpacked
+
+
 @functools.lru_cache(maxsize=64)
 def zone_for(name: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name, cached; ValueError for an unknown name."""

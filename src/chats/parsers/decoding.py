@@ -8,7 +8,7 @@ import posixpath
 import zipfile
 import zlib
 
-from src.chats.parsers.base import ChatFormat, MalformedExport
+from src.chats.parsers.base import ChatFormat, MalformedExport, UnpackedTooLarge
 
 # Signatures of files people upload by mistake; naming them gives a better error than "unknown".
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -68,6 +68,35 @@ def _preference(wanted: ChatFormat | None) -> tuple[str, ...]:
     return _TEXT_FIRST
 
 
+def _open(data: bytes) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise MalformedExport("The zip file is damaged and cannot be opened.") from exc
+
+
+def _export_member(archive: zipfile.ZipFile, wanted: ChatFormat | None) -> zipfile.ZipInfo:
+    order = _preference(wanted)
+    ranked = [
+        (order.index(kind), -info.file_size, info)
+        for info in archive.infolist()
+        if not info.is_dir() and (kind := _member_kind(info.filename)) is not None
+    ]
+    if not ranked:
+        raise MalformedExport("The zip file holds no chat export (.txt, .json or .csv).")
+    ranked.sort(key=lambda item: (item[0], item[1], item[2].filename))
+    return ranked[0][2]
+
+
+def unpacked_size(data: bytes, wanted: ChatFormat | None = None) -> int:
+    """The size of the export once unpacked: a zip's export member as its directory declares
+    it (the read itself is capped later), anything else as it is."""
+    if not is_zip(data):
+        return len(data)
+    with _open(data) as archive:
+        return _export_member(archive, wanted).file_size
+
+
 def extract_zip_member(
     data: bytes, *, max_unzipped_bytes: int, wanted: ChatFormat | None = None
 ) -> tuple[str, bytes]:
@@ -75,27 +104,13 @@ def extract_zip_member(
 
     WhatsApp zips hold `_chat.txt` or `WhatsApp Chat with X.txt` beside media files; Telegram
     zips hold `result.json`. The member's declared size is checked before reading and the read
-    itself is capped, so a lying header cannot inflate past `max_unzipped_bytes`.
+    itself is capped, so a lying header cannot inflate past `max_unzipped_bytes`
+    (`UnpackedTooLarge` either way).
     """
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise MalformedExport("The zip file is damaged and cannot be opened.") from exc
-    with archive:
-        order = _preference(wanted)
-        ranked = [
-            (order.index(kind), -info.file_size, info)
-            for info in archive.infolist()
-            if not info.is_dir() and (kind := _member_kind(info.filename)) is not None
-        ]
-        if not ranked:
-            raise MalformedExport("The zip file holds no chat export (.txt, .json or .csv).")
-        ranked.sort(key=lambda item: (item[0], item[1], item[2].filename))
-        info = ranked[0][2]
+    with _open(data) as archive:
+        info = _export_member(archive, wanted)
         if info.file_size > max_unzipped_bytes:
-            raise MalformedExport(
-                f"The chat inside the zip is too large ({info.file_size} bytes unpacked)."
-            )
+            raise UnpackedTooLarge(info.file_size)
         try:
             with archive.open(info) as member:
                 content = member.read(max_unzipped_bytes + 1)
@@ -104,7 +119,7 @@ def extract_zip_member(
         except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError) as exc:
             raise MalformedExport("The zip file is damaged and cannot be read.") from exc
     if len(content) > max_unzipped_bytes:
-        raise MalformedExport("The chat inside the zip is too large once unpacked.")
+        raise UnpackedTooLarge(len(content))
     return info.filename, content
 
 

@@ -3,6 +3,7 @@
 Meta writes the UTF-8 bytes of non-ASCII text as separate \\u00XX escapes, so "é" arrives as
 "Ã©"; names and texts are repaired when they round-trip through Latin-1. Messages are listed
 newest first in the file and returned oldest first. `timestamp_ms` is an exact instant.
+Reactions are grouped per emoji; the first photo, video, file, ... becomes the attachment.
 """
 
 from __future__ import annotations
@@ -12,23 +13,27 @@ from typing import Any
 
 from src.chats.parsers.base import (
     PROGRESS_EVERY,
+    Attachment,
+    AttachmentKind,
     ChatFormat,
     MalformedExport,
     MessageKind,
     ParsedChat,
     ParsedMessage,
     Progress,
+    Reaction,
     require_messages,
 )
 
+# Keys of media a message carries: the attachment kind and its placeholder label.
 _MEDIA_KEYS = (
-    ("photos", "photo"),
-    ("videos", "video"),
-    ("audio_files", "audio"),
-    ("gifs", "GIF"),
-    ("files", "file"),
-    ("sticker", "sticker"),
-    ("share", "shared post"),
+    ("photos", AttachmentKind.PHOTO, "photo"),
+    ("videos", AttachmentKind.VIDEO, "video"),
+    ("audio_files", AttachmentKind.AUDIO, "audio"),
+    ("gifs", AttachmentKind.GIF, "GIF"),
+    ("files", AttachmentKind.DOCUMENT, "file"),
+    ("sticker", AttachmentKind.STICKER, "sticker"),
+    ("share", AttachmentKind.OTHER, "shared post"),
 )
 
 # Message types that record an event rather than something a person wrote.
@@ -51,6 +56,45 @@ def repair(text: str) -> str:
         return text
 
 
+def _media(raw: dict[str, Any]) -> tuple[Attachment, str] | None:
+    """The message's first attachment (the model holds one) and its label, or None.
+
+    Media are a list of {"uri": ...} (photos, videos, ...) or one such object (sticker);
+    a share is {"link": ...} and has no file of its own.
+    """
+    for key, kind, label in _MEDIA_KEYS:
+        value = raw.get(key)
+        if not value:
+            continue
+        first = value[0] if isinstance(value, list) else value
+        uri = first.get("uri") if isinstance(first, dict) else None
+        name = None
+        if isinstance(uri, str) and uri.strip():
+            name = repair(uri.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]) or None
+        return Attachment(kind, name), label
+    return None
+
+
+def _reactions(value: object) -> tuple[Reaction, ...]:
+    """[{"reaction", "actor"}, ...] grouped per emoji, in order of first appearance."""
+    if not isinstance(value, list):
+        return ()
+    counts: dict[str, int] = {}
+    senders: dict[str, list[str]] = {}
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        emoji, actor = item.get("reaction"), item.get("actor")
+        if not isinstance(emoji, str) or not emoji:
+            continue
+        emoji = repair(emoji)
+        counts[emoji] = counts.get(emoji, 0) + 1
+        names = senders.setdefault(emoji, [])
+        if isinstance(actor, str) and actor:
+            names.append(repair(actor))
+    return tuple(Reaction(emoji, count, tuple(senders[emoji])) for emoji, count in counts.items())
+
+
 def _message(raw: dict[str, Any], zone: tzinfo) -> ParsedMessage | None:
     try:
         sent_at = datetime.fromtimestamp(int(raw["timestamp_ms"]) / 1000, zone)
@@ -62,12 +106,20 @@ def _message(raw: dict[str, Any], zone: tzinfo) -> ParsedMessage | None:
     text = repair(content) if isinstance(content, str) else ""
     if raw.get("type") in _SYSTEM_TYPES:
         return ParsedMessage(None, sent_at, text, MessageKind.SYSTEM)
-    if text.strip():
-        return ParsedMessage(sender, sent_at, text, MessageKind.TEXT)
-    for key, label in _MEDIA_KEYS:
-        if raw.get(key):
-            return ParsedMessage(sender, sent_at, f"<{label} omitted>", MessageKind.MEDIA)
-    return None
+    media = _media(raw)
+    kind = MessageKind.TEXT
+    if not text.strip():
+        if media is None:
+            return None
+        text, kind = f"<{media[1]} omitted>", MessageKind.MEDIA
+    return ParsedMessage(
+        sender,
+        sent_at,
+        text,
+        kind,
+        reactions=_reactions(raw.get("reactions")),
+        attachment=media[0] if media else None,
+    )
 
 
 def parse_instagram(data: object, zone: tzinfo, progress: Progress) -> ParsedChat:

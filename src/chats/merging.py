@@ -1,0 +1,151 @@
+"""Deciding what a newer (or the other participant's) export adds to a chat: pure functions.
+
+Messages are compared as a multiset of (sender, time at the coarser precision of the chat and
+the export, text): two identical messages sent in the same minute are both real, so an export
+holding three of them adds one to a chat that holds two.
+
+Senders. Each phone names people its own way: the exporter's own messages carry their own
+name, the others the names in their address book (or phone numbers). Where the two exports
+overlap, the same (time, text) written under a different name in each says that the names are
+one person: a name of the export is mapped onto the chat's name when most of its overlapping
+messages say so. Exports that do not overlap cannot be matched this way; their names are kept
+as written (rename in the export, or merge an overlapping export first).
+
+System notices are worded from each exporter's side ("You added Ben" / "Ana added Ben"): a
+notice that matches nothing and falls inside the period the chat already covers is taken as
+present, so the chat keeps its own wording and never holds the same event twice.
+
+Positions. The chat's messages and the added ones are merged like two sorted runs: each keeps
+its own order, and an added message goes before the first stored one that is later than it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from src.chats.parsers import MessageKind, ParsedMessage
+
+# How many overlapping messages must agree before a name is mapped onto another one.
+MIN_VOTES = 2
+
+
+def digest(text: str) -> bytes:
+    """The text's fingerprint; PostgreSQL computes the same one as `decode(md5(text), 'hex')`."""
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message the chat holds, as the merge needs it."""
+
+    id: int
+    seq: int
+    sender: str | None
+    sent_at: datetime
+    digest: bytes
+
+
+@dataclass
+class MergePlan:
+    # (position, index in the export) of each message to add, in the export's order.
+    added: list[tuple[int, int]] = field(default_factory=list)
+    # (message id, new position) of stored messages that move to make room.
+    moved: list[tuple[int, int]] = field(default_factory=list)
+    # The smallest old position among the moved messages (None when nothing moved).
+    first_moved_seq: int | None = None
+    already_present: int = 0
+    # Export index -> id of the stored message it matched (for replies to it).
+    matched: dict[int, int] = field(default_factory=dict)
+    # Export name -> the chat's name for the same person.
+    renamed: dict[str, str] = field(default_factory=dict)
+
+
+def _bucket(moment: datetime, precision: int) -> int:
+    return int(moment.timestamp()) // precision
+
+
+def sender_mapping(
+    stored: Sequence[StoredMessage], incoming: Sequence[ParsedMessage], precision: int
+) -> dict[str, str]:
+    """Names of the export that the overlap shows to be another name of the chat."""
+    senders_at: dict[tuple[int, bytes], set[str | None]] = defaultdict(set)
+    for row in stored:
+        senders_at[(_bucket(row.sent_at, precision), row.digest)].add(row.sender)
+    same: Counter[str] = Counter()
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for message in incoming:
+        if message.sender is None or message.kind is MessageKind.SYSTEM:
+            continue
+        there = senders_at.get((_bucket(message.sent_at, precision), digest(message.text)))
+        if not there:
+            continue
+        if message.sender in there:
+            same[message.sender] += 1
+        elif len(there) == 1 and (other := next(iter(there))) is not None:
+            votes[message.sender][other] += 1
+    mapping: dict[str, str] = {}
+    for name, counter in votes.items():
+        target, count = counter.most_common(1)[0]
+        # Not when the export also writes `target` for somebody whose messages match as is.
+        if count >= MIN_VOTES and count > same[name] and same[target] == 0:
+            mapping[name] = target
+    return mapping
+
+
+def plan_merge(
+    stored: Sequence[StoredMessage],
+    incoming: Sequence[ParsedMessage],
+    *,
+    precision: int,
+) -> MergePlan:
+    """What to add from `incoming` to a chat holding `stored` (in position order)."""
+    plan = MergePlan(renamed=sender_mapping(stored, incoming, precision))
+    waiting: dict[tuple[str | None, int, bytes], deque[int]] = defaultdict(deque)
+    for row in stored:
+        waiting[(row.sender, _bucket(row.sent_at, precision), row.digest)].append(row.id)
+    covered = (min(m.sent_at for m in stored), max(m.sent_at for m in stored)) if stored else None
+
+    fresh: list[int] = []
+    for index, message in enumerate(incoming):
+        sender = plan.renamed.get(message.sender, message.sender) if message.sender else None
+        key = (sender, _bucket(message.sent_at, precision), digest(message.text))
+        ids = waiting.get(key)
+        if ids:
+            plan.matched[index] = ids.popleft()
+            plan.already_present += 1
+        elif (
+            message.kind is MessageKind.SYSTEM
+            and covered is not None
+            and covered[0] <= message.sent_at <= covered[1]
+        ):
+            plan.already_present += 1
+        else:
+            fresh.append(index)
+
+    # Interleave like two sorted runs; ties keep the stored message first.
+    position = 0
+    i = 0
+    for index in fresh:
+        moment = incoming[index].sent_at
+        while i < len(stored) and stored[i].sent_at <= moment:
+            position += 1
+            _place(plan, stored[i], position)
+            i += 1
+        position += 1
+        plan.added.append((position, index))
+    while i < len(stored):
+        position += 1
+        _place(plan, stored[i], position)
+        i += 1
+    return plan
+
+
+def _place(plan: MergePlan, message: StoredMessage, position: int) -> None:
+    if message.seq != position:
+        plan.moved.append((message.id, position))
+        if plan.first_moved_seq is None or message.seq < plan.first_moved_seq:
+            plan.first_moved_seq = message.seq
