@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -309,3 +310,31 @@ async def test_a_merge_job_that_fails_leaves_the_chat_as_it_was(
     assert done["status"] == "ready"
     assert done["error"].startswith("The merge failed")
     assert done["message_count"] == 6
+
+
+TELEGRAM = Path(__file__).parent / "fixtures" / "telegram" / "single_chat.json"
+
+
+async def test_rich_messages_come_back_from_the_api(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    response = await client.post(
+        "/api/v1/chats/import",
+        files={"file": ("result.json", TELEGRAM.read_bytes(), "application/json")},
+        headers=account.headers,
+    )
+    assert response.status_code == 201, response.text
+    listed = await all_messages(client, account, response.json()["id"])
+    by_id = {m["id"]: m for m in listed}
+
+    edited = next(m for m in listed if m["edited"])
+    assert edited["reply_to"] is not None
+    replied = by_id[edited["reply_to"]]
+    assert replied["seq"] < edited["seq"]
+    assert {"emoji": "👍", "count": 2}.items() <= edited["reactions"][0].items()
+    forwarded = next(m for m in listed if m["forwarded_from"] == "Travel Deals")
+    thanks = next(m for m in listed if m["text"] == "thanks")
+    assert thanks["reply_to"] == forwarded["id"]
+    lost = next(m for m in listed if m["text"] == "to a lost message")
+    assert lost["reply_to"] is None
+    attachments = {m["attachment"]["kind"] for m in listed if m["attachment"]}
+    assert {"photo", "sticker", "voice", "video", "document"} <= attachments
