@@ -4,7 +4,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from src.chats.parsers import AttachmentKind, DateOrder, DateOrderSource
+from src.chats.models import ChatStatus, IndexStatus
+from src.chats.parsers import AttachmentKind, DateOrder, DateOrderSource, MessageKind
 
 
 class ChatCreate(BaseModel):
@@ -24,7 +25,7 @@ class ChatRead(BaseModel):
     id: uuid.UUID
     title: str
     source_format: str = Field(description="whatsapp, telegram, json, csv, ... or api")
-    status: str = Field(description="importing, ready or failed")
+    status: ChatStatus = Field(description="importing, ready or failed")
     error: str | None = Field(description="Why the import failed (status failed).")
     import_progress: float | None = Field(description="0.0 to 1.0 while importing.")
     message_count: int
@@ -47,7 +48,9 @@ class ChatRead(BaseModel):
         description="Messages of the latest merged export the chat already held."
     )
     last_merged_at: datetime | None
-    index_status: str = Field(description="Retrieval index: pending, indexing, ready or failed")
+    index_status: IndexStatus = Field(
+        description="Retrieval index: pending, indexing, ready or failed"
+    )
     indexed_messages: int = Field(description="Messages (by seq) embedded for retrieval so far")
     created_at: datetime
     updated_at: datetime
@@ -87,7 +90,7 @@ class MessageRead(BaseModel):
     sender: str | None
     sent_at: datetime
     text: str
-    kind: str = Field(description="text, media or system")
+    kind: MessageKind = Field(description="text, media or system")
     edited: bool = Field(description="The sender edited it (the export's marker is removed).")
     forwarded_from: str | None
     reply_to: int | None = Field(description="Id of the message of this chat it answers.")
