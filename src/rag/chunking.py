@@ -6,8 +6,9 @@ take part:
 - system lines are skipped (they are notices, not something anyone said);
 - media messages are skipped unless they carry a caption: the parsers store a placeholder
   such as "<Media omitted>", "<Photo omitted>", "image omitted" or "x.jpg (file attached)"
-  as the first line, so a first line shaped like a placeholder is dropped and whatever
-  follows it (a caption) is kept; a media message whose text is not a placeholder at all
+  (or its translation) as the first line, so the first line of a media message with an
+  attachment, or one shaped like an English placeholder, is dropped and whatever follows it
+  (a caption) is kept; a media message whose text is not a placeholder at all
   (a tabular import) is kept as it is;
 - messages with no text left (empty, or only whitespace) are skipped.
 
@@ -66,6 +67,9 @@ class ChunkMessage:
     sent_at: datetime  # aware
     text: str
     kind: str  # "text" | "media" | "system"
+    # The parser recognised an attachment: a media message's first line is then its
+    # placeholder, in whatever language the export was written.
+    attachment: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +128,7 @@ def _body(message: ChunkMessage) -> str:
     text = message.text
     if message.kind == "media":
         first, _, rest = text.partition("\n")
-        if _PLACEHOLDER.fullmatch(first):
+        if message.attachment or _PLACEHOLDER.fullmatch(first):
             text = rest
     return " ".join(text.split())
 

@@ -58,6 +58,7 @@ async def _chunk_tail(session: AsyncSession, chat_id: uuid.UUID) -> int | None:
                 ChatMessage.sent_at,
                 ChatMessage.text,
                 ChatMessage.kind,
+                ChatMessage.attachment_kind.is_not(None),
             )
             .where(ChatMessage.chat_id == chat_id, ChatMessage.id > last_id)
             .order_by(ChatMessage.seq)
@@ -66,7 +67,15 @@ async def _chunk_tail(session: AsyncSession, chat_id: uuid.UUID) -> int | None:
     settings = get_settings()
     chunks = chunk_messages(
         [
-            ChunkMessage(id=r[0], seq=r[1], sender=r[2], sent_at=r[3], text=r[4], kind=r[5])
+            ChunkMessage(
+                id=r[0],
+                seq=r[1],
+                sender=r[2],
+                sent_at=r[3],
+                text=r[4],
+                kind=r[5],
+                attachment=r[6],
+            )
             for r in rows
         ],
         max_tokens=settings.chunk_max_tokens,

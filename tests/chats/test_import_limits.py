@@ -203,3 +203,22 @@ async def test_an_import_that_died_is_swept_to_failed(
         assert await session.get(ChatUpload, uuid.UUID(chat_id)) is None
     # the job, delivered late after all, does nothing
     assert await importing.run_import(uuid.UUID(chat_id)) == "skipped"
+
+
+async def test_a_value_refused_inside_copy_is_invalid_messages(db_session: Any) -> None:
+    """The checks before COPY should catch everything; if PostgreSQL still refuses a value,
+    the caller gets a 422 domain error, not a driver exception (a 500)."""
+    from src.chats.exceptions import InvalidMessages
+    from src.chats.repository import ChatRepository
+    from src.users.models import User
+
+    user = User(email=f"copy-{uuid.uuid4().hex}@example.com", password_hash="x")
+    db_session.add(user)
+    await db_session.flush()
+    chat = Chat(user_id=user.id, title="t", source_format="json", status="ready", participants=[])
+    db_session.add(chat)
+    await db_session.flush()
+    row = (1, "Ana", datetime.now(UTC), "a\x00b", "text", False, None, None, None, None, None)
+
+    with pytest.raises(InvalidMessages):
+        await ChatRepository(db_session).copy_messages(chat.id, [row], with_ids=False, batch=100)

@@ -38,6 +38,7 @@ from src.chats.parsers.base import (
 
 REQUIRED = ("sender", "sent_at", "text")
 _DELIMITERS = (",", ";", "\t")
+_HEADER_MAX = 4096
 _KINDS = {kind.value: kind for kind in MessageKind}
 _ATTACHMENT_KINDS = {kind.value: kind for kind in AttachmentKind}
 _TRUE = frozenset({"true", "1", "yes"})
@@ -185,11 +186,16 @@ def parse_json_messages(data: object, zone: tzinfo, progress: Progress) -> Parse
 
 def csv_header(text: str) -> tuple[str, dict[str, int]] | None:
     """(delimiter, column index by lower-case name) when the first line is a usable header."""
-    first = text.split("\n", 1)[0]
+    first = text[:_HEADER_MAX].split("\n", 1)[0]
+    if len(first) >= _HEADER_MAX:
+        return None  # no header names columns over this many characters
     for delimiter in _DELIMITERS:
         if delimiter not in first:
             continue
-        names = next(csv.reader([first], delimiter=delimiter), [])
+        try:
+            names = next(csv.reader([first], delimiter=delimiter), [])
+        except csv.Error:
+            continue
         columns: dict[str, int] = {}
         for index, name in enumerate(names):
             columns.setdefault(name.strip().strip("\ufeff").lower(), index)

@@ -15,10 +15,11 @@ more than a constant number of times.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from src.chats.parsers.base import AttachmentKind
+from src.chats.parsers.base import Attachment, AttachmentKind, MessageKind
 
 # Invisible direction marks and BOMs that iOS and some phones put around names, dates and lines.
 MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
@@ -86,7 +87,11 @@ LOCALES: tuple[Locale, ...] = (
         },
         attached=("archivo adjunto",),
         attached_label=("adjunto", "archivo adjunto"),
-        deleted=("Se eliminó este mensaje", "Eliminaste este mensaje", "Este mensaje fue eliminado"),
+        deleted=(
+            "Se eliminó este mensaje",
+            "Eliminaste este mensaje",
+            "Este mensaje fue eliminado",
+        ),
         edited=("Se editó este mensaje", "Mensaje editado"),
         calls=("Llamada perdida", "Llamada de voz perdida", "Videollamada perdida"),
         title_prefixes=("Chat de WhatsApp con",),
@@ -432,23 +437,114 @@ def _folded(strings: Iterable[str]) -> frozenset[str]:
     return frozenset(fold(s) for s in strings)
 
 
-# Folded strings -> meaning. Built once at import; every probe is one dict or set lookup.
-MEDIA_OMITTED: frozenset[str] = frozenset().union(*(_folded(loc.media_omitted) for loc in LOCALES))
-OMITTED: dict[str, AttachmentKind] = {
-    fold(text): kind for loc in LOCALES for text, kind in loc.omitted.items()
-}
-ATTACHED: frozenset[str] = frozenset().union(*(_folded(loc.attached) for loc in LOCALES))
-ATTACHED_LABELS: frozenset[str] = frozenset().union(
-    *(_folded(loc.attached_label) for loc in LOCALES)
-)
-DELETED: frozenset[str] = frozenset().union(*(_folded(loc.deleted) for loc in LOCALES))
-EDITED: frozenset[str] = frozenset().union(*(_folded(loc.edited) for loc in LOCALES))
-CALLS: frozenset[str] = frozenset().union(*(_folded(loc.calls) for loc in LOCALES))
+def _union(pick: Callable[[Locale], Iterable[str]]) -> frozenset[str]:
+    return frozenset().union(*(_folded(pick(loc)) for loc in LOCALES))
+
+
+class Meaning(NamedTuple):
+    """What a fixed body WhatsApp writes stands for."""
+
+    kind: MessageKind
+    attachment: Attachment | None
+    keeps_sender: bool  # False for notices: the name before them is not who "said" them
+
+
+_ATTACHED_SUFFIXES = _union(lambda loc: loc.attached)
+_ATTACHED_LABELS = _union(lambda loc: loc.attached_label)
+_MEDIA_OMITTED = _union(lambda loc: loc.media_omitted)
+EDITED = _union(lambda loc: loc.edited)
 TITLE_PREFIXES: tuple[str, ...] = tuple(
-    sorted({p.casefold() for loc in LOCALES for p in loc.title_prefixes}, key=len, reverse=True)
+    sorted({p.lower() for loc in LOCALES for p in loc.title_prefixes}, key=len, reverse=True)
 )
-# The longest string any body lookup can match: longer bodies skip the lookups.
-LONGEST = max(len(s) for s in (*OMITTED, *DELETED, *CALLS, *MEDIA_OMITTED)) + 8
+
+_DELETED = Meaning(MessageKind.SYSTEM, None, True)
+_CALL = Meaning(MessageKind.SYSTEM, None, False)
+_AS_WRITTEN: dict[str, Meaning] = {
+    **{text: _DELETED for loc in LOCALES for text in loc.deleted},
+    **{text: _CALL for loc in LOCALES for text in loc.calls},
+    **{
+        text: Meaning(MessageKind.MEDIA, Attachment(kind), True)
+        for loc in LOCALES
+        for text, kind in loc.omitted.items()
+    },
+}
+# Folded bodies -> meaning, for bodies behind marks (iOS) where the cost of folding is rare.
+FOLDED: dict[str, Meaning] = {fold(text): meaning for text, meaning in _AS_WRITTEN.items()}
+
+
+def _variants(text: str) -> set[str]:
+    base = text.rstrip(".")
+    forms = {base, base + "."}
+    return forms | {f[:1].upper() + f[1:] for f in forms} | {f[:1].lower() + f[1:] for f in forms}
+
+
+# Bodies exactly as phones write them (with or without the final period, either case of the
+# first letter) -> meaning: one dict probe for a plain message, no folding on the hot path.
+PLAIN: dict[str, Meaning] = {
+    variant: meaning for text, meaning in _AS_WRITTEN.items() for variant in _variants(text)
+}
+# Bodies longer than this match no fixed string: they skip the folded lookup.
+LONGEST = max(len(text) for text in FOLDED) + 8
+
+
+def bracketed(inner: str) -> Attachment | None:
+    """The attachment a `<...>` body stands for: Android "<Media omitted>" (no file) or iOS
+    "<attached: 00000012-PHOTO-....jpg>" (a file), in any language of the tables; a label in
+    another language is accepted when the file has an iOS media name."""
+    label, colon, name = inner.partition(":")
+    if colon:
+        name = name.strip(MARKS + SPACES)
+        if name and (fold(label) in _ATTACHED_LABELS or is_media_file_name(name)):
+            return Attachment(attachment_kind(name), name)
+        return None
+    if len(inner) <= LONGEST and fold(inner) in _MEDIA_OMITTED:
+        return _NO_FILE
+    return None
+
+
+_NO_FILE = Attachment(AttachmentKind.OTHER)
+
+
+def attachment_line(body: str) -> Attachment | None:
+    """The file of an Android attachment line, "IMG-20210312-WA0001.jpg (file attached)" in
+    any language of the tables (or any language, for a WhatsApp media file name)."""
+    start = body.rfind(" (")
+    if start <= 0:
+        return None
+    name = body[:start].strip(MARKS + SPACES)
+    suffix = body[start + 2 : -1]
+    if name and (fold(suffix) in _ATTACHED_SUFFIXES or is_media_file_name(name)):
+        return Attachment(attachment_kind(name), name)
+    return None
+
+
+def document_omitted(body: str) -> Attachment | None:
+    """iOS "Report.pdf • 3 pages \u200edocument omitted": the words after the last mark."""
+    mark = body.rfind("\u200e")
+    tail = body[mark + 1 :]
+    if mark <= 0 or len(tail) > LONGEST:
+        return None
+    meaning = FOLDED.get(fold(tail))
+    if meaning is None or meaning.attachment is None:
+        return None
+    name = body[:mark].strip(MARKS + SPACES).partition(" \u2022 ")[0].strip(MARKS + SPACES)
+    return Attachment(meaning.attachment.kind, name or None)
+
+
+_BLANK = MARKS + SPACES + "\t\n\r"
+
+
+def strip_edited(text: str) -> tuple[str, bool]:
+    """`text` without the edited marker at its end ("hi <This message was edited>", also on a
+    line of its own), and whether there was one."""
+    end = text.rstrip(_BLANK)
+    if end[-1:] != ">":
+        return text, False
+    start = end.rfind("<")
+    if start == -1 or fold(end[start + 1 : -1]) not in EDITED:
+        return text, False
+    return end[:start].rstrip(_BLANK), True
+
 
 # Android media files: "IMG-20210312-WA0001.jpg", "PTT-20210312-WA0007.opus".
 _ANDROID_PREFIX = {
