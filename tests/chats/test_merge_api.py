@@ -338,3 +338,28 @@ async def test_rich_messages_come_back_from_the_api(client: httpx.AsyncClient) -
     assert lost["reply_to"] is None
     attachments = {m["attachment"]["kind"] for m in listed if m["attachment"]}
     assert {"photo", "sticker", "voice", "video", "document"} <= attachments
+
+
+async def test_the_chat_shows_the_date_order_and_the_upload_can_override_it(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client)
+    # One day, 12 or less: neither the dates nor their chronology decide, the default does.
+    export = (
+        "01/02/2024, 09:00 - Ana: first\n"
+        "01/02/2024, 09:05 - Ben: second\n"
+        f"01/02/2024, 09:10 - Ana: {uuid.uuid4().hex}\n"
+    ).encode()
+
+    guessed = (await upload(client, account, export)).json()
+    assert (guessed["date_order"], guessed["date_order_source"]) == ("dmy", "default")
+    assert guessed["first_message_at"].startswith("2024-02-01")
+    assert guessed["time_precision"] == 60
+
+    other = await register(client)
+    chosen = (await upload(client, other, export, date_order="mdy")).json()
+    assert (chosen["date_order"], chosen["date_order_source"]) == ("mdy", "requested")
+    assert chosen["first_message_at"].startswith("2024-01-02")
+
+    bad = await upload(client, other, export, date_order="myd")
+    assert_envelope(bad, 422, "validation_error")
