@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -82,6 +82,16 @@ class Reaction:
     emoji: str
     count: int
     senders: tuple[str, ...] = ()
+
+
+def group_reactions(items: Iterable[tuple[str, int, Sequence[str]]]) -> tuple[Reaction, ...]:
+    """(emoji, count, who) items grouped per emoji, in order of first appearance."""
+    counts: dict[str, int] = {}
+    senders: dict[str, list[str]] = {}
+    for emoji, count, who in items:
+        counts[emoji] = counts.get(emoji, 0) + count
+        senders.setdefault(emoji, []).extend(who)
+    return tuple(Reaction(emoji, count, tuple(senders[emoji])) for emoji, count in counts.items())
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from src.chats.parsers.base import (
     ParsedMessage,
     Progress,
     Reaction,
+    group_reactions,
     require_messages,
 )
 
@@ -79,20 +80,13 @@ def _reactions(value: object) -> tuple[Reaction, ...]:
     """[{"reaction", "actor"}, ...] grouped per emoji, in order of first appearance."""
     if not isinstance(value, list):
         return ()
-    counts: dict[str, int] = {}
-    senders: dict[str, list[str]] = {}
-    for item in value:
-        if not isinstance(item, dict):
-            continue
-        emoji, actor = item.get("reaction"), item.get("actor")
-        if not isinstance(emoji, str) or not emoji:
-            continue
-        emoji = repair(emoji)
-        counts[emoji] = counts.get(emoji, 0) + 1
-        names = senders.setdefault(emoji, [])
-        if isinstance(actor, str) and actor:
-            names.append(repair(actor))
-    return tuple(Reaction(emoji, count, tuple(senders[emoji])) for emoji, count in counts.items())
+    return group_reactions(
+        (repair(emoji), 1, [repair(actor)] if isinstance(actor, str) and actor else [])
+        for item in value
+        if isinstance(item, dict)
+        for emoji, actor in [(item.get("reaction"), item.get("actor"))]
+        if isinstance(emoji, str) and emoji
+    )
 
 
 def _message(raw: dict[str, Any], zone: tzinfo) -> ParsedMessage | None:

@@ -28,6 +28,7 @@ from src.chats.parsers.base import (
     ParsedMessage,
     Progress,
     Reaction,
+    group_reactions,
     require_messages,
 )
 
@@ -181,23 +182,24 @@ def _reactions(value: object) -> tuple[Reaction, ...]:
     """Reactions grouped per emoji; `recent` names some (not always all) of the reactors."""
     if not isinstance(value, list):
         return ()
-    counts: dict[str, int] = {}
-    senders: dict[str, list[str]] = {}
-    for item in value:
-        if not isinstance(item, dict):
-            continue
-        emoji = _reaction_emoji(item)
-        if emoji is None:
-            continue
-        recent = item.get("recent")
-        recent = recent if isinstance(recent, list) else []
-        names = [_name(r.get("from")) for r in recent if isinstance(r, dict)]
-        count = item.get("count")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            count = len(names) or 1
-        counts[emoji] = counts.get(emoji, 0) + count
-        senders.setdefault(emoji, []).extend(names)
-    return tuple(Reaction(emoji, count, tuple(senders[emoji])) for emoji, count in counts.items())
+    return group_reactions(
+        _reaction(item, emoji)
+        for item in value
+        if isinstance(item, dict) and (emoji := _reaction_emoji(item)) is not None
+    )
+
+
+def _reaction(item: dict[str, Any], emoji: str) -> tuple[str, int, list[str]]:
+    recent = item.get("recent")
+    names = (
+        [_name(r.get("from")) for r in recent if isinstance(r, dict)]
+        if isinstance(recent, list)
+        else []
+    )
+    count = item.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        count = len(names) or 1
+    return emoji, count, names
 
 
 def _reaction_emoji(item: dict[str, Any]) -> str | None:
