@@ -2,7 +2,10 @@
 
 Messages are compared as a multiset of (sender, time at the coarser precision of the chat and
 the export, text): two identical messages sent in the same minute are both real, so an export
-holding three of them adds one to a chat that holds two.
+holding three of them adds one to a chat that holds two. The one case no content can settle:
+when the chat ends and the export begins inside the same minute, each holding some of that
+minute's identical messages, they count as the same ones (exports of one phone begin with the
+chat's history, so this needs exports of two phones with different histories).
 
 Senders. Each phone names people its own way: the exporter's own messages carry their own
 name, the others the names in their address book (or phone numbers). Where the two exports

@@ -2,6 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from src.chats.merging import StoredMessage, digest, plan_merge, sender_mapping
 from src.chats.parsers import MessageKind, ParsedMessage
 
@@ -125,3 +128,60 @@ def test_system_notices_outside_the_chat_period_are_added() -> None:
     plan = plan_merge(stored(chat), export, precision=60)
 
     assert [index for _, index in plan.added] == [0, 2]
+
+
+# --- properties ---------------------------------------------------------------------------
+
+TEXTS = st.sampled_from(["ok", "hi", "lol", "see you", "👍"])
+SENDERS = st.sampled_from(["Ana", "Ben", "Cleo"])
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> list[ParsedMessage]:
+    """A chat in time order, with repeats: identical texts by one sender in one minute."""
+    steps = draw(st.lists(st.integers(0, 3), min_size=1, max_size=40))
+    minute = 0
+    chat = []
+    for step in steps:
+        minute += step
+        chat.append(msg(minute, draw(SENDERS), draw(TEXTS)))
+    return chat
+
+
+def key(m: ParsedMessage) -> tuple[str | None, datetime, str]:
+    return m.sender, m.sent_at, m.text
+
+
+@given(conversations(), st.data())
+@settings(max_examples=200, deadline=None)
+def test_two_overlapping_exports_merge_into_the_whole_chat(
+    chat: list[ParsedMessage], data: st.DataObject
+) -> None:
+    """Any two exports that together cover the chat (each a contiguous stretch of it, as
+    exports are) merge into exactly the chat: nothing lost, nothing doubled, in time order.
+    Only when both cut one minute apart can identical messages of that minute not be told
+    apart (one export ends and the other begins inside it): no content says which is which."""
+    n = len(chat)
+    first_end = data.draw(st.integers(0, n))
+    second_start = data.draw(st.integers(0, first_end))
+    first, second = chat[:first_end], chat[second_start:]
+    first_whole = first_end in (0, n) or chat[first_end].sent_at > chat[first_end - 1].sent_at
+    second_whole = (
+        second_start in (0, n) or chat[second_start - 1].sent_at < chat[second_start].sent_at
+    )
+    assume(first_whole or second_whole)
+
+    plan = plan_merge(stored(first), second, precision=60)
+
+    merged: dict[int, ParsedMessage] = {}
+    moved = dict(plan.moved)
+    for seq, message in enumerate(first, start=1):
+        merged[moved.get(100 + seq, seq)] = message
+    for position, index in plan.added:
+        assert position not in merged
+        merged[position] = second[index]
+    assert sorted(merged) == list(range(1, n + 1))
+    result = [merged[p] for p in sorted(merged)]
+    assert sorted(map(key, result)) == sorted(map(key, chat))
+    assert [m.sent_at for m in result] == sorted(m.sent_at for m in result)
+    assert len(plan.added) + plan.already_present == len(second)
