@@ -1,5 +1,6 @@
 """Merging a newer export into a chat, through the real app and database."""
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -363,3 +364,34 @@ async def test_the_chat_shows_the_date_order_and_the_upload_can_override_it(
 
     bad = await upload(client, other, export, date_order="myd")
     assert_envelope(bad, 422, "validation_error")
+
+
+async def test_concurrent_merges_and_appends_keep_one_consistent_chat(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client)
+    tag = uuid.uuid4().hex
+    chat = await imported(client, account, tagged(FIRST, tag))
+    newer = tagged(NEWER, tag)
+
+    async def append(n: int) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/chats/{chat['id']}/messages",
+            json={
+                "messages": [{"sender": "Cleo", "sent_at": "2025-01-01T10:00:00Z", "text": f"{n}"}]
+            },
+            headers=account.headers,
+        )
+
+    results = await asyncio.gather(
+        *(merge(client, account, chat["id"], newer) for _ in range(5)),
+        *(append(n) for n in range(3)),
+    )
+
+    assert all(r.status_code in (200, 201) for r in results), [r.text for r in results]
+    assert sum(r.json()["added"] for r in results[:5]) == 3  # added once, whoever came first
+    listed = await all_messages(client, account, chat["id"])
+    assert len(listed) == 6 + 3 + 3
+    assert [m["seq"] for m in listed] == list(range(1, len(listed) + 1))
+    times = [m["sent_at"] for m in listed]
+    assert times == sorted(times)
