@@ -52,6 +52,7 @@ INDEX_TASK = "chatsight.rag.index_chat"
 # connection meanwhile, and the final conditional UPDATE must not fail with 40001 for it.
 STORE_ISOLATION = "READ COMMITTED"
 SENDER_MAX = 200  # the column's length
+PROGRESS_INTERVAL_SECONDS = 0.5  # at most one progress write per this many seconds
 
 
 class JobOutcome(StrEnum):
@@ -339,12 +340,9 @@ async def merge_into(
     precision = max(chat.time_precision, parsed.time_precision)
     stored = await repository.stored_for_merge(chat.id)
     plan = plan_merge(stored, parsed.messages, precision=precision)
-    now = datetime.now(UTC)
-    chat.last_merge_added = len(plan.added)
-    chat.last_merge_already_present = plan.already_present
-    chat.last_merged_at = now
-    chat.error = None
     if plan.added:
+        # The chat row is written only after the COPY: a worker's progress reports (other
+        # transactions on that row) are never kept waiting behind this one.
         await repository.move_messages(chat.id, plan.moved)
         renamed = [
             replace(m, sender=plan.renamed.get(m.sender, m.sender)) if m.sender else m
@@ -372,6 +370,10 @@ async def merge_into(
         chat.index_status = IndexStatus.PENDING
         await outbox.stage(session, INDEX_TASK, str(chat.id))
         await insights_service.mark_stale(session, chat.id)
+    chat.last_merge_added = len(plan.added)
+    chat.last_merge_already_present = plan.already_present
+    chat.last_merged_at = datetime.now(UTC)
+    chat.error = None
     await session.flush()
     log.info(
         "chat.merged",
@@ -421,9 +423,9 @@ class ProgressReporter:
     every `interval` seconds (the row is read by `GET /chats/{id}`; the write also shows the
     sweeper that the job is alive)."""
 
-    def __init__(self, chat_id: uuid.UUID, interval: float = 0.5) -> None:
+    def __init__(self, chat_id: uuid.UUID, interval: float | None = None) -> None:
         self.chat_id = chat_id
-        self.interval = interval
+        self.interval = PROGRESS_INTERVAL_SECONDS if interval is None else interval
         self.last = 0.0
 
     async def report(self, fraction: float, *, force: bool = False) -> None:
@@ -472,14 +474,19 @@ async def run_import(chat_id: uuid.UUID) -> JobOutcome:
 
     async def store(session: AsyncSession) -> JobOutcome:
         repository = ChatRepository(session)
-        locked = await repository.lock(chat_id, wait_ms=get_settings().lock_wait_ms)
-        if locked is None or locked.status != ChatStatus.IMPORTING:
+        # Taking the upload is the claim: a second delivery of this job waits on its row,
+        # then finds it gone. The chat row is not locked here, so progress can still be
+        # written meanwhile; appends and merges refuse a chat that is `importing`.
+        if not await repository.delete_upload(chat_id):
+            raise _NotImporting()
+        chat = await repository.get(chat_id)
+        if chat is None or chat.status != ChatStatus.IMPORTING:
             raise _NotImporting()  # deleted or finished meanwhile
-        await repository.delete_upload(chat_id)
         if merging:
-            await merge_into(session, locked, parsed, after_batch=stored)
-            locked.status = ChatStatus.READY
-            locked.import_progress = 1.0
+            await merge_into(session, chat, parsed, after_batch=stored)
+            chat.status = ChatStatus.READY
+            chat.import_progress = 1.0
+            await session.flush()
             return JobOutcome.MERGED
         await store_messages(
             session,
@@ -491,9 +498,8 @@ async def run_import(chat_id: uuid.UUID) -> JobOutcome:
         values = ready_values(parsed)
         if upload.requested_title is None and parsed.title:
             values["title"] = parsed.title[:200]
-        for key, value in values.items():
-            setattr(locked, key, value)
-        await session.flush()
+        if not await repository.finish_import(chat_id, values):
+            raise _NotImporting()
         await outbox.stage(session, INDEX_TASK, str(chat_id))
         return JobOutcome.IMPORTED
 

@@ -181,9 +181,17 @@ class ChatRepository(Repository[Chat]):
         return result.scalar_one_or_none() is not None
 
     async def set_progress(self, chat_id: uuid.UUID, progress: float) -> None:
+        """Best effort: skipped while another transaction holds the chat row (the import's
+        own final write), rather than waiting behind it."""
+        free = (
+            select(Chat.id)
+            .where(Chat.id == chat_id, Chat.status == ChatStatus.IMPORTING)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
         await self.session.execute(
             update(Chat)
-            .where(Chat.id == chat_id, Chat.status == ChatStatus.IMPORTING.value)
+            .where(Chat.id == free)
             .values(import_progress=progress)
             .execution_options(synchronize_session=False)
         )
@@ -195,8 +203,12 @@ class ChatRepository(Repository[Chat]):
         await self.session.merge(upload)
         await self.session.flush()
 
-    async def delete_upload(self, chat_id: uuid.UUID) -> None:
-        await self.session.execute(delete(ChatUpload).where(ChatUpload.chat_id == chat_id))
+    async def delete_upload(self, chat_id: uuid.UUID) -> bool:
+        """Drop the chat's upload; False when there was none (taken by another delivery)."""
+        result = await self.session.execute(
+            delete(ChatUpload).where(ChatUpload.chat_id == chat_id).returning(ChatUpload.chat_id)
+        )
+        return result.first() is not None
 
     def messages_query(
         self,

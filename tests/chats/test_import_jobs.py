@@ -1,6 +1,7 @@
 """Large uploads become import jobs: one run by a real worker process, the failure path by
 calling the job's service function as the worker would."""
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
@@ -92,3 +93,40 @@ async def test_a_failed_job_leaves_a_failed_chat_with_no_messages(
         headers=account.headers,
     )
     assert blocked.status_code == 409
+
+
+@pytest.mark.usefixtures("jobs_for_every_upload")
+@pytest.mark.parametrize("mode", ["import", "merge"])
+async def test_progress_is_written_while_the_messages_are_copied(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Many COPY batches, a progress write after each: the progress writes (other
+    transactions on the chat row) must never wait behind the storing transaction."""
+    monkeypatch.setattr(importing, "PROGRESS_INTERVAL_SECONDS", 0.0)
+    monkeypatch.setattr(get_settings(), "import_copy_batch", 100)
+    account = await register(client)
+    lines = "".join(
+        f"{13 + i // 600:02d}/03/2024, {i // 60 % 10:02d}:{i % 60:02d} - Ana: line {i}\n"
+        for i in range(1200)
+    )
+    ref = f"20/03/2024, 10:00 - Ben: ref {uuid.uuid4().hex}\n"
+    if mode == "import":
+        queued = await upload(client, account, (lines + ref).encode())
+        chat_id = queued.json()["id"]
+        expected = ("imported", 1201)
+    else:
+        first = await upload(client, account, ref.encode())
+        chat_id = first.json()["id"]
+        assert await importing.run_import(uuid.UUID(chat_id)) == "imported"
+        queued = await client.post(
+            f"/api/v1/chats/{chat_id}/import",
+            files={"file": ("chat.txt", (lines + ref).encode(), "text/plain")},
+            headers=account.headers,
+        )
+        expected = ("merged", 1201)
+    assert queued.status_code == 202, queued.text
+
+    outcome = await asyncio.wait_for(importing.run_import(uuid.UUID(chat_id)), timeout=60)
+
+    assert outcome == expected[0]
+    assert await stored_messages(chat_id) == expected[1]
