@@ -45,7 +45,7 @@ worker: $(STAMP)  ## one Celery worker on its own
 		--loglevel INFO -Q chatsight
 
 bench: $(STAMP)  ## benchmarks (not tests): print figures, write bench/reports/
-	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval && $(PY) -m bench.embeddings'
+	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.chat_merge && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval && $(PY) -m bench.embeddings'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -71,9 +71,22 @@ def upgrade() -> None:
     op.drop_constraint(
         op.f("uq_chat_chunks_chat_id_first_seq_last_seq"), "chat_chunks", type_="unique"
     )
+    # A merge renumbers positions in one UPDATE: the key is checked when the statement ends.
+    op.drop_constraint(op.f("uq_chat_messages_chat_id_seq"), "chat_messages", type_="unique")
+    op.create_unique_constraint(
+        op.f("uq_chat_messages_chat_id_seq"),
+        "chat_messages",
+        ["chat_id", "seq"],
+        deferrable=True,
+        initially="IMMEDIATE",
+    )
 
 
 def downgrade() -> None:
+    op.drop_constraint(op.f("uq_chat_messages_chat_id_seq"), "chat_messages", type_="unique")
+    op.create_unique_constraint(
+        op.f("uq_chat_messages_chat_id_seq"), "chat_messages", ["chat_id", "seq"]
+    )
     op.create_unique_constraint(
         op.f("uq_chat_chunks_chat_id_first_seq_last_seq"),
         "chat_chunks",

@@ -8,10 +8,12 @@ under the chat's row lock, and leaves the chat `ready` whatever happens to it.
 """
 
 import asyncio
+import gc
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -41,7 +43,6 @@ from src.exceptions import NotFoundError
 from src.insights import service as insights_service
 from src.logging import get_logger
 from src.outbox import service as outbox
-from src.rag import indexing as rag_indexing
 
 log = get_logger(__name__)
 
@@ -338,8 +339,23 @@ async def merge_into(
     messages and mark the chat's earlier insights stale."""
     repository = ChatRepository(session)
     precision = max(chat.time_precision, parsed.time_precision)
-    stored = await repository.stored_for_merge(chat.id)
-    plan = plan_merge(stored, parsed.messages, precision=precision)
+    # Only the chat's tail from the export's first moment on can match or move.
+    earliest = min((m.sent_at for m in parsed.messages), default=None)
+    since = (
+        datetime.fromtimestamp(int(earliest.timestamp()) // precision * precision, UTC)
+        if earliest is not None
+        else datetime.max.replace(tzinfo=UTC)
+    )
+    start, stored = await repository.stored_tail(chat.id, since, chat.message_count + 1)
+    covered = (
+        (chat.first_message_at, chat.last_message_at)
+        if chat.first_message_at and chat.last_message_at
+        else None
+    )
+    with gc_paused():
+        plan = plan_merge(
+            stored, parsed.messages, precision=precision, start=start, covered=covered
+        )
     if plan.added:
         # The chat row is written only after the COPY: a worker's progress reports (other
         # transactions on that row) are never kept waiting behind this one.
@@ -356,8 +372,6 @@ async def merge_into(
             matched=plan.matched,
             after_batch=after_batch,
         )
-        if plan.first_moved_seq is not None:
-            await rag_indexing.reposition_chunks(session, chat.id, plan.first_moved_seq)
         added = [renamed[index] for _, index in plan.added]
         times = [m.sent_at for m in added]
         chat.message_count += len(added)
@@ -416,6 +430,20 @@ async def stage_job(
             date_order=request.date_order.value if request.date_order else None,
         )
     )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a merge builds its tables: they are large and
+    short-lived, and make no cycles, so the collector would only walk them again and again
+    (measured: half of a 100,000-message merge's planning time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class ProgressReporter:

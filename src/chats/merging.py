@@ -29,6 +29,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from src.chats.parsers import MessageKind, ParsedMessage
 
@@ -41,9 +42,8 @@ def digest(text: str) -> bytes:
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    """A message the chat holds, as the merge needs it."""
+class StoredMessage(NamedTuple):
+    """A message the chat holds, as the merge needs it (a tuple: chats hold many)."""
 
     id: int
     seq: int
@@ -58,8 +58,6 @@ class MergePlan:
     added: list[tuple[int, int]] = field(default_factory=list)
     # (message id, new position) of stored messages that move to make room.
     moved: list[tuple[int, int]] = field(default_factory=list)
-    # The smallest old position among the moved messages (None when nothing moved).
-    first_moved_seq: int | None = None
     already_present: int = 0
     # Export index -> id of the stored message it matched (for replies to it).
     matched: dict[int, int] = field(default_factory=dict)
@@ -71,19 +69,27 @@ def _bucket(moment: datetime, precision: int) -> int:
     return int(moment.timestamp()) // precision
 
 
+def _marks(incoming: Sequence[ParsedMessage], precision: int) -> list[tuple[int, bytes]]:
+    return [(_bucket(m.sent_at, precision), digest(m.text)) for m in incoming]
+
+
 def sender_mapping(
-    stored: Sequence[StoredMessage], incoming: Sequence[ParsedMessage], precision: int
+    stored: Sequence[StoredMessage],
+    incoming: Sequence[ParsedMessage],
+    precision: int,
+    marks: Sequence[tuple[int, bytes]] | None = None,
 ) -> dict[str, str]:
     """Names of the export that the overlap shows to be another name of the chat."""
+    marks = marks if marks is not None else _marks(incoming, precision)
     senders_at: dict[tuple[int, bytes], set[str | None]] = defaultdict(set)
     for row in stored:
         senders_at[(_bucket(row.sent_at, precision), row.digest)].add(row.sender)
     same: Counter[str] = Counter()
     votes: dict[str, Counter[str]] = defaultdict(Counter)
-    for message in incoming:
+    for message, mark in zip(incoming, marks, strict=True):
         if message.sender is None or message.kind is MessageKind.SYSTEM:
             continue
-        there = senders_at.get((_bucket(message.sent_at, precision), digest(message.text)))
+        there = senders_at.get(mark)
         if not there:
             continue
         if message.sender in there:
@@ -104,19 +110,28 @@ def plan_merge(
     incoming: Sequence[ParsedMessage],
     *,
     precision: int,
+    start: int = 1,
+    covered: tuple[datetime, datetime] | None = None,
 ) -> MergePlan:
-    """What to add from `incoming` to a chat holding `stored` (in position order)."""
-    plan = MergePlan(renamed=sender_mapping(stored, incoming, precision))
+    """What to add from `incoming` to a chat, and where.
+
+    `stored` is the chat's messages in position order from position `start` on (where added
+    messages would begin when it is empty): every message before it must be earlier than
+    every incoming one, so a merge of a newer export reads only the chat's tail. `covered`
+    is the chat's whole time span (default: that of `stored`).
+    """
+    marks = _marks(incoming, precision)
+    plan = MergePlan(renamed=sender_mapping(stored, incoming, precision, marks))
     waiting: dict[tuple[str | None, int, bytes], deque[int]] = defaultdict(deque)
     for row in stored:
         waiting[(row.sender, _bucket(row.sent_at, precision), row.digest)].append(row.id)
-    covered = (min(m.sent_at for m in stored), max(m.sent_at for m in stored)) if stored else None
+    if covered is None and stored:
+        covered = (min(m.sent_at for m in stored), max(m.sent_at for m in stored))
 
     fresh: list[int] = []
-    for index, message in enumerate(incoming):
+    for index, (message, (bucket, text_digest)) in enumerate(zip(incoming, marks, strict=True)):
         sender = plan.renamed.get(message.sender, message.sender) if message.sender else None
-        key = (sender, _bucket(message.sent_at, precision), digest(message.text))
-        ids = waiting.get(key)
+        ids = waiting.get((sender, bucket, text_digest))
         if ids:
             plan.matched[index] = ids.popleft()
             plan.already_present += 1
@@ -130,7 +145,7 @@ def plan_merge(
             fresh.append(index)
 
     # Interleave like two sorted runs; ties keep the stored message first.
-    position = 0
+    position = start - 1
     i = 0
     for index in fresh:
         moment = incoming[index].sent_at
@@ -150,5 +165,3 @@ def plan_merge(
 def _place(plan: MergePlan, message: StoredMessage, position: int) -> None:
     if message.seq != position:
         plan.moved.append((message.id, position))
-        if plan.first_moved_seq is None or message.seq < plan.first_moved_seq:
-            plan.first_moved_seq = message.seq

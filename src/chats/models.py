@@ -140,8 +140,9 @@ class ChatMessage(Base):
     attachment_name: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
-        # Keyset pagination within a chat, and the order of its messages.
-        UniqueConstraint("chat_id", "seq"),
+        # Keyset pagination within a chat, and the order of its messages. Deferrable: a
+        # merge renumbers positions in one statement, checked when the statement ends.
+        UniqueConstraint("chat_id", "seq", deferrable=True, initially="IMMEDIATE"),
         Index("ix_chat_messages_chat_id_sent_at", "chat_id", "sent_at"),
         CheckConstraint(_known("kind", MessageKind), name="kind_known"),
         CheckConstraint(

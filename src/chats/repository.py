@@ -66,9 +66,7 @@ class ChatRepository(Repository[Chat]):
         """COPY message rows (the `MESSAGE_COLUMNS` after chat_id, led by the id when
         `with_ids`) into `chat_messages` in the session's open transaction, `batch` rows per
         call. A value PostgreSQL refuses is an `InvalidMessages` (422), never a 500."""
-        connection = await self.session.connection()
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
+        driver = await self._driver()
         # COPY outside a transaction would commit on its own: refuse rather than half-write.
         assert driver.is_in_transaction(), "copy_messages needs an open transaction"
         columns = ("id", *MESSAGE_COLUMNS) if with_ids else MESSAGE_COLUMNS
@@ -118,41 +116,47 @@ class ChatRepository(Repository[Chat]):
             index_where=text("NOT is_deleted"),
         )
 
-    async def stored_for_merge(self, chat_id: uuid.UUID) -> list[StoredMessage]:
-        """Every message of the chat in position order, as a merge compares them."""
-        result = await self.session.execute(
-            select(
-                ChatMessage.id,
-                ChatMessage.seq,
-                ChatMessage.sender,
-                ChatMessage.sent_at,
-                func.decode(func.md5(ChatMessage.text), "hex"),
-            )
-            .where(ChatMessage.chat_id == chat_id)
-            .order_by(ChatMessage.seq)
+    async def stored_tail(
+        self, chat_id: uuid.UUID, since: datetime, default_start: int
+    ) -> tuple[int, list[StoredMessage]]:
+        """The chat's messages from the first one sent at or after `since` on, in position
+        order, as a merge compares them, with that first position (`default_start` when
+        there is none). Read through the driver: a chat may hold a million messages."""
+        driver = await self._driver()
+        start = await driver.fetchval(
+            "SELECT min(seq) FROM chat_messages WHERE chat_id = $1 AND sent_at >= $2",
+            chat_id,
+            since,
         )
-        return [StoredMessage(*row) for row in result]
+        if start is None:
+            return default_start, []
+        rows = await driver.fetch(
+            "SELECT id, seq, sender, sent_at, decode(md5(text), 'hex') FROM chat_messages"
+            " WHERE chat_id = $1 AND seq >= $2 ORDER BY seq",
+            chat_id,
+            start,
+        )
+        return start, [StoredMessage._make(row) for row in rows]
+
+    async def _driver(self) -> Any:
+        """The asyncpg connection under the session's (same transaction)."""
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        return raw.driver_connection
 
     async def move_messages(self, chat_id: uuid.UUID, moves: Sequence[tuple[int, int]]) -> None:
-        """Give messages new positions: (id, seq) pairs. Through negative positions first, as
-        the (chat_id, seq) key is checked row by row."""
+        """Give messages new positions: (id, seq) pairs, in one statement (the (chat_id, seq)
+        key is deferrable, so it is checked once the statement is done)."""
         if not moves:
             return
-        ids = [message_id for message_id, _ in moves]
-        seqs = [-seq for _, seq in moves]
-        await self.session.execute(
-            text(
-                "UPDATE chat_messages AS m SET seq = v.seq "
-                "FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS integer[])) AS v(id, seq) "
-                "WHERE m.id = v.id AND m.chat_id = :chat_id"
-            ),
-            {"ids": ids, "seqs": seqs, "chat_id": chat_id},
-        )
-        await self.session.execute(
-            update(ChatMessage)
-            .where(ChatMessage.chat_id == chat_id, ChatMessage.seq < 0)
-            .values(seq=-ChatMessage.seq)
-            .execution_options(synchronize_session=False)
+        driver = await self._driver()
+        await driver.execute(
+            "UPDATE chat_messages AS m SET seq = v.seq"
+            " FROM unnest($1::bigint[], $2::integer[]) AS v(id, seq)"
+            " WHERE m.id = v.id AND m.chat_id = $3",
+            [message_id for message_id, _ in moves],
+            [seq for _, seq in moves],
+            chat_id,
         )
 
     async def stalled_imports(self, before: datetime) -> list[tuple[uuid.UUID, str | None]]:

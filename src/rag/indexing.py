@@ -103,28 +103,6 @@ async def _chunk_tail(session: AsyncSession, chat_id: uuid.UUID) -> int | None:
     return len(chunks)
 
 
-async def reposition_chunks(session: AsyncSession, chat_id: uuid.UUID, from_seq: int) -> None:
-    """After the chat's messages from `from_seq` on were renumbered (a merge placed older
-    messages among them), give the chunks that hold them their new position range."""
-    await session.execute(
-        text(
-            """
-            UPDATE chat_chunks AS c
-            SET first_seq = s.first_seq, last_seq = s.last_seq
-            FROM (
-                SELECT c2.id, min(m.seq) AS first_seq, max(m.seq) AS last_seq
-                FROM chat_chunks AS c2
-                JOIN chat_messages AS m ON m.chat_id = c2.chat_id AND m.id = ANY(c2.message_ids)
-                WHERE c2.chat_id = :chat_id AND c2.last_seq >= :from_seq
-                GROUP BY c2.id
-            ) AS s
-            WHERE c.id = s.id AND (c.first_seq, c.last_seq) <> (s.first_seq, s.last_seq)
-            """
-        ),
-        {"chat_id": chat_id, "from_seq": from_seq},
-    )
-
-
 async def _next_batch(chat_id: uuid.UUID, size: int) -> list[tuple[int, str]]:
     async with get_async_db_transaction() as session:
         rows = (
@@ -145,21 +123,17 @@ async def _store_vectors(chat_id: uuid.UUID, ids: list[int], vectors: list[list[
             update(ChatChunk),
             [{"id": i, "embedding": v} for i, v in zip(ids, vectors, strict=True)],
         )
-        # Messages are embedded up to the first chunk still waiting, or all of them.
+        # Messages are embedded up to the first chunk still waiting (its position when it was
+        # chunked, which is after the last merge), or all of them.
         embedded_upto = (
             select(func.min(ChatChunk.first_seq) - 1)
             .where(ChatChunk.chat_id == chat_id, ChatChunk.embedding.is_(None))
             .scalar_subquery()
         )
-        last = (
-            select(func.coalesce(func.max(ChatChunk.last_seq), 0))
-            .where(ChatChunk.chat_id == chat_id)
-            .scalar_subquery()
-        )
         await session.execute(
             update(Chat)
             .where(Chat.id == chat_id)
-            .values(indexed_messages=func.coalesce(embedded_upto, last))
+            .values(indexed_messages=func.coalesce(embedded_upto, Chat.message_count))
             .execution_options(synchronize_session=False)
         )
 

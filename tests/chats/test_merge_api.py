@@ -243,12 +243,13 @@ async def test_only_the_added_messages_are_indexed(client: httpx.AsyncClient) ->
     listed = await all_messages(client, account, chat["id"])
     by_id = {m["id"]: m for m in listed}
     assert {by_id[i]["text"] for i in new_ids} >= {"Good morning"}
-    # chunks of the old messages follow them to their new positions
-    for chunk in after:
+    # the chunks made after the merge carry their messages' positions
+    for chunk in new:
         seqs = [by_id[i]["seq"] for i in chunk.message_ids]
         assert (chunk.first_seq, chunk.last_seq) == (min(seqs), max(seqs))
     state = (await client.get(f"/api/v1/chats/{chat['id']}", headers=account.headers)).json()
     assert state["index_status"] == "ready"
+    assert state["indexed_messages"] == state["message_count"]
 
 
 @pytest.fixture
