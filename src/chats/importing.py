@@ -10,6 +10,7 @@ under the chat's row lock, and leaves the chat `ready` whatever happens to it.
 import asyncio
 import gc
 import json
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -29,7 +30,7 @@ from src.chats.exceptions import (
     InvalidMessages,
     TooManyMessages,
 )
-from src.chats.merging import plan_merge
+from src.chats.merging import epoch, plan_merge
 from src.chats.models import Chat, ChatStatus, ChatUpload, IndexStatus, UploadMode
 from src.chats.parsers import ChatFormat, DateOrder, ExportError, ParsedChat, ParsedMessage
 from src.chats.parsers import parse_export as parse_bytes
@@ -79,6 +80,33 @@ class MergeCounts:
     already_present: int
 
 
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while an export's messages, rows or merge tables are
+    built: they are many, short-lived and make no cycles, so the collector would only walk
+    them again and again (measured: a third to a half of parsing and planning 100,000
+    messages). Nested and concurrent pauses (threads) share one: the collector comes back
+    when the last one ends; memory is still freed by reference counting meanwhile."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 def unpacked(request: ImportRequest) -> int:
     """The export's size once unpacked (decides inline or worker); 413 past MAX_UPLOAD_MB."""
     limit_mb = get_settings().max_upload_mb
@@ -97,15 +125,16 @@ def parse(request: ImportRequest, progress: ProgressFn | None = None) -> ParsedC
     settings = get_settings()
     limit = settings.max_upload_mb * 1024 * 1024
     try:
-        parsed = parse_bytes(
-            request.data,
-            filename=request.filename,
-            tz=request.timezone,
-            format=request.format,
-            progress=progress,
-            max_unzipped_bytes=limit,
-            date_order=request.date_order,
-        )
+        with gc_paused():
+            parsed = parse_bytes(
+                request.data,
+                filename=request.filename,
+                tz=request.timezone,
+                format=request.format,
+                progress=progress,
+                max_unzipped_bytes=limit,
+                date_order=request.date_order,
+            )
     except UnpackedTooLarge as exc:
         raise ExportTooLarge(exc.unpacked, settings.max_upload_mb) from exc
     except ExportError as exc:
@@ -205,12 +234,16 @@ def _json(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False) if value else None
 
 
-def _row(message: ParsedMessage, seq: int, reply_to_id: int | None) -> tuple[Any, ...]:
+def _row(
+    chat_id: uuid.UUID, message: ParsedMessage, seq: int, reply_to_id: int | None
+) -> tuple[Any, ...]:
+    """The `MESSAGE_COLUMNS` of a message, in order."""
     attachment = message.attachment
     reactions = [
         {"emoji": r.emoji, "count": r.count, "senders": list(r.senders)} for r in message.reactions
     ]
     return (
+        chat_id,
         seq,
         message.sender,
         message.sent_at,
@@ -251,16 +284,16 @@ async def store_messages(
             return None
         return ids.get(target) or matched.get(target)
 
-    rows = [
-        (
-            (ids[index], *_row(messages[index], seq, reply_id(index)))
-            if ids
-            else _row(messages[index], seq, reply_id(index))
-        )
-        for seq, index in placed
-    ]
+    with gc_paused():  # many new tuples, no cycles
+        rows = [
+            (
+                (ids[index], *_row(chat_id, messages[index], seq, reply_id(index)))
+                if ids
+                else _row(chat_id, messages[index], seq, reply_id(index))
+            )
+            for seq, index in placed
+        ]
     await ChatRepository(session).copy_messages(
-        chat_id,
         rows,
         with_ids=bool(ids),
         batch=get_settings().import_copy_batch,
@@ -342,17 +375,17 @@ async def merge_into(
     # Only the chat's tail from the export's first moment on can match or move.
     earliest = min((m.sent_at for m in parsed.messages), default=None)
     since = (
-        datetime.fromtimestamp(int(earliest.timestamp()) // precision * precision, UTC)
+        datetime.fromtimestamp(epoch(earliest) // precision * precision, UTC)
         if earliest is not None
         else datetime.max.replace(tzinfo=UTC)
     )
-    start, stored = await repository.stored_tail(chat.id, since, chat.message_count + 1)
     covered = (
         (chat.first_message_at, chat.last_message_at)
         if chat.first_message_at and chat.last_message_at
         else None
     )
-    with gc_paused():
+    with gc_paused():  # reading and planning make many short-lived tuples
+        start, stored = await repository.stored_tail(chat.id, since, chat.message_count + 1)
         plan = plan_merge(
             stored, parsed.messages, precision=precision, start=start, covered=covered
         )
@@ -360,10 +393,12 @@ async def merge_into(
         # The chat row is written only after the COPY: a worker's progress reports (other
         # transactions on that row) are never kept waiting behind this one.
         await repository.move_messages(chat.id, plan.moved)
-        renamed = [
-            replace(m, sender=plan.renamed.get(m.sender, m.sender)) if m.sender else m
-            for m in parsed.messages
-        ]
+        renamed = list(parsed.messages)
+        if plan.renamed:  # the chat's names for the people the export names otherwise
+            for _, index in plan.added:
+                message = renamed[index]
+                if message.sender in plan.renamed:
+                    renamed[index] = replace(message, sender=plan.renamed[message.sender])
         await store_messages(
             session,
             chat.id,
@@ -430,20 +465,6 @@ async def stage_job(
             date_order=request.date_order.value if request.date_order else None,
         )
     )
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a merge builds its tables: they are large and
-    short-lived, and make no cycles, so the collector would only walk them again and again
-    (measured: half of a 100,000-message merge's planning time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class ProgressReporter:

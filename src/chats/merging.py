@@ -25,7 +25,8 @@ its own order, and an added message goes before the first stored one that is lat
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict, deque
+import math
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,8 +49,13 @@ class StoredMessage(NamedTuple):
     id: int
     seq: int
     sender: str | None
-    sent_at: datetime
+    epoch: int  # its time in whole seconds since 1970 (floored)
     digest: bytes
+
+
+def epoch(moment: datetime) -> int:
+    """Whole seconds since 1970, floored as PostgreSQL's `floor(extract(epoch ...))`."""
+    return math.floor(moment.timestamp())
 
 
 @dataclass
@@ -65,12 +71,18 @@ class MergePlan:
     renamed: dict[str, str] = field(default_factory=dict)
 
 
-def _bucket(moment: datetime, precision: int) -> int:
-    return int(moment.timestamp()) // precision
+# Stands for "more than one sender" where one (time, text) was written by several.
+_SEVERAL = object()
 
 
-def _marks(incoming: Sequence[ParsedMessage], precision: int) -> list[tuple[int, bytes]]:
-    return [(_bucket(m.sent_at, precision), digest(m.text)) for m in incoming]
+def _marks(
+    incoming: Sequence[ParsedMessage], precision: int
+) -> tuple[list[int], list[tuple[int, bytes]]]:
+    """The incoming messages' epochs, and their (time bucket, text digest) marks."""
+    epochs = [epoch(m.sent_at) for m in incoming]
+    return epochs, [
+        (seconds // precision, digest(m.text)) for seconds, m in zip(epochs, incoming, strict=True)
+    ]
 
 
 def sender_mapping(
@@ -80,22 +92,24 @@ def sender_mapping(
     marks: Sequence[tuple[int, bytes]] | None = None,
 ) -> dict[str, str]:
     """Names of the export that the overlap shows to be another name of the chat."""
-    marks = marks if marks is not None else _marks(incoming, precision)
-    senders_at: dict[tuple[int, bytes], set[str | None]] = defaultdict(set)
+    marks = marks if marks is not None else _marks(incoming, precision)[1]
+    # (bucket, digest) -> the one sender who wrote it, or _SEVERAL.
+    sender_at: dict[tuple[int, bytes], object] = {}
     for row in stored:
-        senders_at[(_bucket(row.sent_at, precision), row.digest)].add(row.sender)
+        mark = (row.epoch // precision, row.digest)
+        found = sender_at.setdefault(mark, row.sender)
+        if found is not _SEVERAL and found != row.sender:
+            sender_at[mark] = _SEVERAL
     same: Counter[str] = Counter()
     votes: dict[str, Counter[str]] = defaultdict(Counter)
     for message, mark in zip(incoming, marks, strict=True):
         if message.sender is None or message.kind is MessageKind.SYSTEM:
             continue
-        there = senders_at.get(mark)
-        if not there:
-            continue
-        if message.sender in there:
+        there = sender_at.get(mark, _SEVERAL)
+        if there == message.sender:
             same[message.sender] += 1
-        elif len(there) == 1 and (other := next(iter(there))) is not None:
-            votes[message.sender][other] += 1
+        elif isinstance(there, str):
+            votes[message.sender][there] += 1
     mapping: dict[str, str] = {}
     for name, counter in votes.items():
         target, count = counter.most_common(1)[0]
@@ -120,25 +134,32 @@ def plan_merge(
     every incoming one, so a merge of a newer export reads only the chat's tail. `covered`
     is the chat's whole time span (default: that of `stored`).
     """
-    marks = _marks(incoming, precision)
+    epochs, marks = _marks(incoming, precision)
     plan = MergePlan(renamed=sender_mapping(stored, incoming, precision, marks))
-    waiting: dict[tuple[str | None, int, bytes], deque[int]] = defaultdict(deque)
-    for row in stored:
-        waiting[(row.sender, _bucket(row.sent_at, precision), row.digest)].append(row.id)
-    if covered is None and stored:
-        covered = (min(m.sent_at for m in stored), max(m.sent_at for m in stored))
+    # (sender, bucket, digest) -> the stored ids with that key, last first (popped).
+    waiting: dict[tuple[str | None, int, bytes], list[int]] = {}
+    for row in reversed(stored):
+        waiting.setdefault((row.sender, row.epoch // precision, row.digest), []).append(row.id)
+    span = (
+        (epoch(covered[0]), epoch(covered[1]))
+        if covered is not None
+        else (min(r.epoch for r in stored), max(r.epoch for r in stored))
+        if stored
+        else None
+    )
 
     fresh: list[int] = []
-    for index, (message, (bucket, text_digest)) in enumerate(zip(incoming, marks, strict=True)):
-        sender = plan.renamed.get(message.sender, message.sender) if message.sender else None
-        ids = waiting.get((sender, bucket, text_digest))
+    renamed = plan.renamed
+    for index, (message, mark) in enumerate(zip(incoming, marks, strict=True)):
+        sender = renamed.get(message.sender, message.sender) if message.sender else None
+        ids = waiting.get((sender, *mark))
         if ids:
-            plan.matched[index] = ids.popleft()
+            plan.matched[index] = ids.pop()
             plan.already_present += 1
         elif (
             message.kind is MessageKind.SYSTEM
-            and covered is not None
-            and covered[0] <= message.sent_at <= covered[1]
+            and span is not None
+            and span[0] <= epochs[index] <= span[1]
         ):
             plan.already_present += 1
         else:
@@ -148,8 +169,8 @@ def plan_merge(
     position = start - 1
     i = 0
     for index in fresh:
-        moment = incoming[index].sent_at
-        while i < len(stored) and stored[i].sent_at <= moment:
+        moment = epochs[index]
+        while i < len(stored) and stored[i].epoch <= moment:
             position += 1
             _place(plan, stored[i], position)
             i += 1

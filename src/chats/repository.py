@@ -56,31 +56,23 @@ class ChatRepository(Repository[Chat]):
 
     async def copy_messages(
         self,
-        chat_id: uuid.UUID,
         rows: Sequence[tuple[Any, ...]],
         *,
         with_ids: bool,
         batch: int,
         after_batch: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
-        """COPY message rows (the `MESSAGE_COLUMNS` after chat_id, led by the id when
-        `with_ids`) into `chat_messages` in the session's open transaction, `batch` rows per
-        call. A value PostgreSQL refuses is an `InvalidMessages` (422), never a 500."""
+        """COPY message rows (the `MESSAGE_COLUMNS`, led by the id when `with_ids`) into
+        `chat_messages` in the session's open transaction, `batch` rows per call. A value
+        PostgreSQL refuses is an `InvalidMessages` (422), never a 500."""
         driver = await self._driver()
         # COPY outside a transaction would commit on its own: refuse rather than half-write.
         assert driver.is_in_transaction(), "copy_messages needs an open transaction"
         columns = ("id", *MESSAGE_COLUMNS) if with_ids else MESSAGE_COLUMNS
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
-            records = (
-                [(row[0], chat_id, *row[1:]) for row in chunk]
-                if with_ids
-                else [(chat_id, *row) for row in chunk]
-            )
             try:
-                await driver.copy_records_to_table(
-                    "chat_messages", records=records, columns=columns
-                )
+                await driver.copy_records_to_table("chat_messages", records=chunk, columns=columns)
             except asyncpg.exceptions.DataError as exc:  # class 22: a value the column cannot hold
                 raise InvalidMessages(
                     f"A message cannot be stored: {exc}", problem="invalid_value"
@@ -131,7 +123,8 @@ class ChatRepository(Repository[Chat]):
         if start is None:
             return default_start, []
         rows = await driver.fetch(
-            "SELECT id, seq, sender, sent_at, decode(md5(text), 'hex') FROM chat_messages"
+            "SELECT id, seq, sender, floor(extract(epoch FROM sent_at))::bigint,"
+            " decode(md5(text), 'hex') FROM chat_messages"
             " WHERE chat_id = $1 AND seq >= $2 ORDER BY seq",
             chat_id,
             start,

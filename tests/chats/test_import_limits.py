@@ -218,7 +218,20 @@ async def test_a_value_refused_inside_copy_is_invalid_messages(db_session: Any) 
     chat = Chat(user_id=user.id, title="t", source_format="json", status="ready", participants=[])
     db_session.add(chat)
     await db_session.flush()
-    row = (1, "Ana", datetime.now(UTC), "a\x00b", "text", False, None, None, None, None, None)
+    row = (
+        chat.id,
+        1,
+        "Ana",
+        datetime.now(UTC),
+        "a\x00b",
+        "text",
+        False,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
 
     with pytest.raises(InvalidMessages):
-        await ChatRepository(db_session).copy_messages(chat.id, [row], with_ids=False, batch=100)
+        await ChatRepository(db_session).copy_messages([row], with_ids=False, batch=100)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from src.chats.merging import StoredMessage, digest, plan_merge, sender_mapping
+from src.chats.merging import StoredMessage, digest, epoch, plan_merge, sender_mapping
 from src.chats.parsers import MessageKind, ParsedMessage
 
 START = datetime(2024, 3, 13, 9, 0, tzinfo=UTC)
@@ -19,7 +19,7 @@ def msg(minute: int, sender: str | None, text: str, second: int = 0) -> ParsedMe
 def stored(messages: list[ParsedMessage]) -> list[StoredMessage]:
     return [
         StoredMessage(
-            id=100 + seq, seq=seq, sender=m.sender, sent_at=m.sent_at, digest=digest(m.text)
+            id=100 + seq, seq=seq, sender=m.sender, epoch=epoch(m.sent_at), digest=digest(m.text)
         )
         for seq, m in enumerate(messages, start=1)
     ]
@@ -196,9 +196,9 @@ def test_reading_only_the_tail_plans_the_same_merge(
     first = chat[: data.draw(st.integers(1, n))]
     second = chat[data.draw(st.integers(0, n - 1)) :]
     rows = stored(first)
-    since = min(m.sent_at for m in second)
-    start = next((r.seq for r in rows if r.sent_at >= since), len(rows) + 1)
-    span = (rows[0].sent_at, rows[-1].sent_at)
+    since = epoch(min(m.sent_at for m in second))
+    start = next((r.seq for r in rows if r.epoch >= since), len(rows) + 1)
+    span = (first[0].sent_at, first[-1].sent_at)
 
     whole = plan_merge(rows, second, precision=60, covered=span)
     tail = plan_merge(rows[start - 1 :], second, precision=60, start=start, covered=span)
