@@ -28,11 +28,6 @@ class RestoreExpired(ConflictError):
     message = "The chat was deleted too long ago to be restored"
 
 
-class ChatBusy(ConflictError):
-    code = "chat_busy"
-    message = "Another export is being imported into this chat; try again when it is ready"
-
-
 class ExportTooLarge(ChatsightError):
     status_code = 413
     code = "export_too_large"

@@ -4,7 +4,9 @@ worker job, run it with progress, fail it, and sweep the ones that died.
 An import is all or nothing: the chat's messages are COPYed in the same transaction that
 marks it `ready`; a job that fails marks the chat `failed` with the reason and no messages.
 A merge (an export into an existing chat) adds only what the chat lacks, in one transaction
-under the chat's row lock, and leaves the chat `ready` whatever happens to it.
+that holds the chat's row lock (during a request) or the chat's upload while the chat is
+`importing` (a worker's job: appends and other merges are refused meanwhile), and leaves the
+chat `ready` whatever happens to it.
 """
 
 import asyncio
@@ -23,7 +25,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.chats.exceptions import (
-    ChatBusy,
     ChatNotReady,
     ExportTooLarge,
     InvalidExport,
@@ -440,8 +441,6 @@ async def lock_for_merge(session: AsyncSession, user_id: uuid.UUID, chat_id: uui
     chat = await ChatRepository(session).lock(chat_id, wait_ms=get_settings().lock_wait_ms)
     if chat is None or chat.user_id != user_id:
         raise NotFoundError("Chat")
-    if chat.status == ChatStatus.IMPORTING and chat.message_count:
-        raise ChatBusy()
     if chat.status != ChatStatus.READY:
         raise ChatNotReady()
     return chat

@@ -9,6 +9,7 @@ The same file uploaded twice by one user is one chat, decided by the unique inde
 import hashlib
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -111,7 +112,7 @@ async def merge_export(
     if chat.status != ChatStatus.READY:
         raise ChatNotReady()
     if not request.timezone:
-        request = ImportRequest(**{**request.__dict__, "timezone": chat.timezone})
+        request = replace(request, timezone=chat.timezone)
     check_timezone(request.timezone)
 
     if _inline(request):
