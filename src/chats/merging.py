@@ -14,6 +14,9 @@ one person: a name of the export is mapped onto the chat's name when most of its
 messages say so. Exports that do not overlap cannot be matched this way; their names are kept
 as written (rename in the export, or merge an overlapping export first).
 
+Media messages that carry an attachment are compared as media, whatever their text: an export
+taken without media writes "<Media omitted>" where one taken with media names the file.
+
 System notices are worded from each exporter's side ("You added Ben" / "Ana added Ben"): a
 notice that matches nothing and falls inside the period the chat already covers is taken as
 present, so the chat keeps its own wording and never holds the same event twice.
@@ -38,9 +41,27 @@ from src.chats.parsers import MessageKind, ParsedMessage
 MIN_VOTES = 2
 
 
+# What a media message with an attachment is compared by, instead of its text: one phone
+# exports "<Media omitted>", another "IMG-0001.jpg (file attached)" for the same photo.
+MEDIA_TEXT = "<media>"
+# The same choice in SQL, for the stored side (`digest` below must agree with it).
+DIGEST_SQL = (
+    "decode(md5(CASE WHEN kind = 'media' AND attachment_kind IS NOT NULL"
+    f" THEN '{MEDIA_TEXT}' ELSE text END), 'hex')"
+)
+
+
 def digest(text: str) -> bytes:
     """The text's fingerprint; PostgreSQL computes the same one as `decode(md5(text), 'hex')`."""
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
+
+
+def message_digest(message: ParsedMessage) -> bytes:
+    """What a message is compared by: its text, or for media with an attachment, only that it
+    is media (the placeholder and caption depend on how the export was taken)."""
+    if message.kind is MessageKind.MEDIA and message.attachment is not None:
+        return digest(MEDIA_TEXT)
+    return digest(message.text)
 
 
 class StoredMessage(NamedTuple):
@@ -81,7 +102,8 @@ def _marks(
     """The incoming messages' epochs, and their (time bucket, text digest) marks."""
     epochs = [epoch(m.sent_at) for m in incoming]
     return epochs, [
-        (seconds // precision, digest(m.text)) for seconds, m in zip(epochs, incoming, strict=True)
+        (seconds // precision, message_digest(m))
+        for seconds, m in zip(epochs, incoming, strict=True)
     ]
 
 

@@ -7,7 +7,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Select, delete, func, select, text, update
 
 from src.chats.exceptions import InvalidMessages
-from src.chats.merging import StoredMessage
+from src.chats.merging import DIGEST_SQL, StoredMessage
 from src.chats.models import MESSAGE_COLUMNS, Chat, ChatMessage, ChatStatus, ChatUpload
 from src.database_utils import execute_with_lock_retry, upsert_or_create
 from src.pagination import PageParams, keyset_page
@@ -124,7 +124,7 @@ class ChatRepository(Repository[Chat]):
             return default_start, []
         rows = await driver.fetch(
             "SELECT id, seq, sender, floor(extract(epoch FROM sent_at))::bigint,"
-            " decode(md5(text), 'hex') FROM chat_messages"
+            f" {DIGEST_SQL} FROM chat_messages"
             " WHERE chat_id = $1 AND seq >= $2 ORDER BY seq",
             chat_id,
             start,

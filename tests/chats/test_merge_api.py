@@ -396,3 +396,24 @@ async def test_concurrent_merges_and_appends_keep_one_consistent_chat(
     assert [m["seq"] for m in listed] == list(range(1, len(listed) + 1))
     times = [m["sent_at"] for m in listed]
     assert times == sorted(times)
+
+
+async def test_an_export_with_media_merges_into_one_without(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    without_media = (
+        "13/03/2024, 09:15 - Ana: <Media omitted>\n"
+        "13/03/2024, 09:16 - Ben: Nice photo!\n"
+        f"13/03/2024, 09:17 - Ana: ref {uuid.uuid4().hex}\n"
+    )
+    with_media = (
+        "13/03/2024, 09:15 - Ana: IMG-20240313-WA0001.jpg (file attached)\n"
+        "13/03/2024, 09:16 - Ben: Nice photo!\n"
+        "13/03/2024, 09:20 - Ben: PTT-20240313-WA0002.opus (file attached)\n"
+    )
+    chat = await imported(client, account, without_media.encode())
+
+    body = (await merge(client, account, chat["id"], with_media.encode())).json()
+
+    assert (body["added"], body["already_present"]) == (1, 2)
+    listed = await all_messages(client, account, chat["id"])
+    assert listed[-1]["attachment"] == {"kind": "voice", "file_name": "PTT-20240313-WA0002.opus"}

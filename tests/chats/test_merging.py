@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from src.chats.merging import StoredMessage, digest, epoch, plan_merge, sender_mapping
+from src.chats.merging import StoredMessage, epoch, message_digest, plan_merge, sender_mapping
 from src.chats.parsers import MessageKind, ParsedMessage
 
 START = datetime(2024, 3, 13, 9, 0, tzinfo=UTC)
@@ -19,7 +19,7 @@ def msg(minute: int, sender: str | None, text: str, second: int = 0) -> ParsedMe
 def stored(messages: list[ParsedMessage]) -> list[StoredMessage]:
     return [
         StoredMessage(
-            id=100 + seq, seq=seq, sender=m.sender, epoch=epoch(m.sent_at), digest=digest(m.text)
+            id=100 + seq, seq=seq, sender=m.sender, epoch=epoch(m.sent_at), digest=message_digest(m)
         )
         for seq, m in enumerate(messages, start=1)
     ]
