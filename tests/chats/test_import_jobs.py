@@ -3,7 +3,6 @@ calling the job's service function as the worker would."""
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,16 +15,6 @@ from src.database import SessionLocal
 from tests.chats.test_api import unique_export, upload
 from tests.factories import register
 from tests.workers.process import WorkerProcess, json_event
-
-
-@pytest.fixture
-def jobs_for_every_upload() -> Iterator[None]:
-    """Make every upload "large", so it takes the worker path."""
-    settings = get_settings()
-    before = settings.import_inline_max_bytes
-    settings.import_inline_max_bytes = 0
-    yield
-    settings.import_inline_max_bytes = before
 
 
 async def stored_messages(chat_id: str) -> int:

@@ -2,7 +2,6 @@
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ from sqlalchemy import select, update
 
 from src.chats import importing
 from src.chats.models import Chat, ChatStatus
-from src.config import get_settings
 from src.database import SessionLocal
 from src.insights.models import Insight, InsightStatus
 from src.rag import indexing
@@ -252,16 +250,7 @@ async def test_only_the_added_messages_are_indexed(client: httpx.AsyncClient) ->
     assert state["indexed_messages"] == state["message_count"]
 
 
-@pytest.fixture
-def worker_path() -> Iterator[None]:
-    settings = get_settings()
-    before = settings.import_inline_max_bytes
-    settings.import_inline_max_bytes = 0
-    yield
-    settings.import_inline_max_bytes = before
-
-
-@pytest.mark.usefixtures("worker_path")
+@pytest.mark.usefixtures("jobs_for_every_upload")
 async def test_a_large_merge_runs_as_a_job(client: httpx.AsyncClient) -> None:
     account = await register(client)
     tag = uuid.uuid4().hex
@@ -297,7 +286,7 @@ async def imported_by_job(
     return chat
 
 
-@pytest.mark.usefixtures("worker_path")
+@pytest.mark.usefixtures("jobs_for_every_upload")
 async def test_a_merge_job_that_fails_leaves_the_chat_as_it_was(
     client: httpx.AsyncClient,
 ) -> None:
