@@ -86,7 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.max_body_mb * megabyte,
-        limits={"/chats/import": settings.max_upload_mb * megabyte},
+        # Export uploads: POST /chats/import and POST /chats/{id}/import (merges).
+        limits={"/import": settings.max_upload_mb * megabyte},
     )
     # Outermost: every response, CORS preflights and errors included, carries the request id.
     app.add_middleware(RequestContextMiddleware)

@@ -73,11 +73,9 @@ class ChatRepository(Repository[Chat]):
             chunk = rows[start : start + batch]
             try:
                 await driver.copy_records_to_table("chat_messages", records=chunk, columns=columns)
-            except asyncpg.exceptions.DataError as exc:  # class 22: a value the column cannot hold
-                raise InvalidMessages(
-                    f"A message cannot be stored: {exc}", problem="invalid_value"
-                ) from exc
-            except (OverflowError, ValueError) as exc:  # refused by the driver's encoder
+            # Class 22 from PostgreSQL (a value the column cannot hold), or the driver's encoder
+            # refusing one before it is sent.
+            except (asyncpg.exceptions.DataError, OverflowError, ValueError) as exc:
                 raise InvalidMessages(
                     f"A message cannot be stored: {exc}", problem="invalid_value"
                 ) from exc

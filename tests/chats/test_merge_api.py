@@ -406,3 +406,22 @@ async def test_an_export_with_media_merges_into_one_without(client: httpx.AsyncC
     assert (body["added"], body["already_present"]) == (1, 2)
     listed = await all_messages(client, account, chat["id"])
     assert listed[-1]["attachment"] == {"kind": "voice", "file_name": "PTT-20240313-WA0002.opus"}
+
+
+async def test_merges_take_uploads_up_to_the_upload_cap_not_the_body_cap() -> None:
+    from src.config import Settings
+    from src.main import create_app
+
+    app = create_app(Settings(environment="test", max_body_mb=1, max_upload_mb=2))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        account = await register(client)
+        chat = await imported(client, account, tagged(FIRST, uuid.uuid4().hex))
+        padding = b"\n" * (1024 * 1024 + 10)  # over the body cap, under the upload cap
+
+        allowed = await merge(client, account, chat["id"], NEWER.encode() + padding)
+        too_large = await merge(client, account, chat["id"], b"\n" * (2 * 1024 * 1024 + 10))
+
+    assert allowed.status_code in (200, 202), allowed.text
+    assert_envelope(too_large, 413, "payload_too_large")
