@@ -161,6 +161,16 @@ async def delete_user(user_id: uuid.UUID) -> None:
         await session.execute(delete(User).where(User.id == user_id))
 
 
+async def clean_up(connection: asyncpg.Connection, user_id: uuid.UUID) -> None:
+    """Drop what a run left (its user's chats, their tasks, the user), close the connection
+    and dispose of the engine."""
+    left = await connection.fetch("SELECT id FROM chats WHERE user_id = $1", user_id)
+    await drop_chats(connection, [row["id"] for row in left])
+    await connection.close()
+    await delete_user(user_id)
+    await engine.dispose()
+
+
 class Laps:
     """Seconds spent in chosen functions, summed per label while `watching` has them wrapped
     in place (and in the garbage collector, under "gc"): a profile of the few steps that
@@ -378,11 +388,7 @@ async def main() -> None:
         runs = await measure_store(raw, user_id, messages, args.repeat)
         inline_runs, job_runs, job_hung = await measure_api(raw, user_id, data, args.repeat)
     finally:
-        left = await raw.fetch("SELECT id FROM chats WHERE user_id = $1", user_id)
-        await drop_chats(raw, [row["id"] for row in left])
-        await raw.close()
-        await delete_user(user_id)
-        await engine.dispose()
+        await clean_up(raw, user_id)
 
     med = statistics.median
     store_s, floor_s, temp_s = med(runs["store"]), med(runs["floor"]), med(runs["temp"])

@@ -42,7 +42,7 @@ from bench.chat_import import (
     WORDS,
     Laps,
     asyncpg_url,
-    delete_user,
+    clean_up,
     drop_chats,
     generate_whatsapp,
     message_records,
@@ -55,7 +55,7 @@ from src.chats.models import MESSAGE_COLUMNS
 from src.chats.parsers import parse_export
 from src.chats.repository import ChatRepository
 from src.config import get_settings
-from src.database import engine, get_async_db_transaction
+from src.database import get_async_db_transaction
 from src.rag import indexing as rag_indexing
 
 REPORT = Path(__file__).resolve().parent / "reports" / "chat_merge.md"
@@ -265,11 +265,7 @@ async def main() -> None:
                 job_s = time.perf_counter() - began
             await drop_chats(raw, [chat_id])
     finally:
-        left = await raw.fetch("SELECT id FROM chats WHERE user_id = $1", user_id)
-        await drop_chats(raw, [row["id"] for row in left])
-        await raw.close()
-        await delete_user(user_id)
-        await engine.dispose()
+        await clean_up(raw, user_id)
 
     report = render(
         args,

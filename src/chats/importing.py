@@ -609,6 +609,7 @@ async def sweep_stalled(now: datetime | None = None) -> int:
     before = (now or datetime.now(UTC)) - timedelta(seconds=get_settings().import_stall_seconds)
     async with get_async_db_transaction() as session:
         stalled = await ChatRepository(session).stalled_imports(before)
+    # fail_import changes only a chat still `importing`: two sweeps at once are harmless.
     for chat_id, mode in stalled:
         await fail_import(
             chat_id,

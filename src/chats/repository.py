@@ -156,7 +156,6 @@ class ChatRepository(Repository[Chat]):
             select(Chat.id, ChatUpload.mode)
             .outerjoin(ChatUpload, ChatUpload.chat_id == Chat.id)
             .where(Chat.status == ChatStatus.IMPORTING, Chat.updated_at < before)
-            .with_for_update(of=Chat, skip_locked=True)
         )
         return [(row[0], row[1]) for row in result]
 
