@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK := $(PY) -m scripts.stack
 
-.PHONY: run test lint migrate reset-db worker bench install clean
+.PHONY: run test lint migrate reset-db worker bench eval install clean
 
 install: $(STAMP)
 
@@ -30,8 +30,8 @@ test: $(STAMP)  ## the whole suite against real servers
 	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src workers tests scripts alembic bench
-	$(VENV)/bin/ruff format --check src workers tests scripts alembic bench
+	$(VENV)/bin/ruff check src workers tests scripts alembic bench evals
+	$(VENV)/bin/ruff format --check src workers tests scripts alembic bench evals
 	$(VENV)/bin/mypy
 
 migrate: $(STAMP)
@@ -46,6 +46,9 @@ worker: $(STAMP)  ## one Celery worker on its own
 
 bench: $(STAMP)  ## benchmarks (not tests): print figures, write bench/reports/
 	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.chat_merge && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval && $(PY) -m bench.embeddings'
+
+eval: $(STAMP)  ## retrieval evaluation (planted facts, paraphrased questions): evals/reports/rag.md
+	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && RAG_QUESTIONS_PER_MINUTE=1000000 $(PY) -m evals.rag'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -101,7 +101,12 @@ class Settings(BaseSettings):
     rag_rrf_k: int = 60
     rag_weight_text: float = 1.0
     rag_weight_vector: float = 1.0
+    # A retrieved message is evidence when its cosine similarity to the question reaches
+    # rag_min_similarity, or it holds rag_min_coverage of the question's weighted words.
     rag_min_similarity: float = Field(default=0.35, ge=-1, le=1)
+    rag_min_coverage: float = Field(default=0.5, ge=0, le=1)
+    # Earlier messages an embedding reads before the message itself.
+    rag_context_messages: int = Field(default=1, ge=0, le=5)
     rag_citations: int = Field(default=5, ge=1)
     rag_hnsw_ef_search: int = Field(default=100, ge=1)
     rag_max_question_chars: int = Field(default=2000, ge=1)

@@ -95,6 +95,8 @@ class Chat(TimestampMixin, SoftDeleteMixin, Base):
         Integer, nullable=False, default=0, server_default="0"
     )
     index_error: Mapped[str | None] = mapped_column(Text)
+    # The language its messages are written in (ISO 639-1), detected when it is indexed.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (
         # The same file twice for one user is one chat: decided here, not by a prior SELECT.

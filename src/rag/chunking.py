@@ -1,47 +1,34 @@
-"""Splitting a chat into windows of consecutive messages: the unit that RAG embeds and searches.
+"""One retrieval unit per message: the message people may cite, with a little of what came
+before it.
 
-Each chunk's text is one "Sender: text" line per message, joined by newlines. Which messages
-take part:
+A unit ("chunk") stands for one message. Its `text` is that message as a "Sender: text" line,
+searched by full text; the embedding reads `context` (the lines of the few kept messages
+before it, within the silence limit) followed by `text`, so that a short reply ("7:15 at
+Central") is found by what it answers, while a hit still points at the one message it cites.
 
-- system lines are skipped (they are notices, not something anyone said);
-- media messages are skipped unless they carry a caption: the parsers store a placeholder
-  such as "<Media omitted>", "<Photo omitted>", "image omitted" or "x.jpg (file attached)"
-  (or its translation) as the first line, so the first line of a media message with an
-  attachment, or one shaped like an English placeholder, is dropped and whatever follows it
-  (a caption) is kept; a media message whose text is not a placeholder at all
-  (a tabular import) is kept as it is;
-- messages with no text left (empty, or only whitespace) are skipped.
+Which messages get a unit:
 
-Whitespace inside a message, newlines included, is collapsed to single spaces.
+- system lines do not (they are notices, not something anyone said);
+- media messages only for a caption: the parsers store a placeholder such as
+  "<Media omitted>", "<Photo omitted>", "image omitted" or "x.jpg (file attached)" (or its
+  translation) as the first line, so the first line of a media message with an attachment,
+  or one shaped like an English placeholder, is dropped and whatever follows it is kept; a
+  media message whose text is not a placeholder at all (a tabular import) is kept as it is;
+- messages with no letter or digit left (empty, whitespace, emoji or punctuation only) do not.
 
-Where a chunk ends: a new chunk starts when adding the next message would take the chunk over
-`max_tokens`, or when more than `silence_minutes` passed since the previous kept message.
-After a split caused by the token budget (not by a silence) the new chunk begins with the
-last `overlap_messages` messages of the previous one, fewer if they would not leave room for
-the next message, so every chunk has at least one new message. A message longer than
-`max_tokens` on its own is truncated, by words, to fit, and becomes its own chunk.
+Whitespace inside a message, newlines included, is collapsed to single spaces. A line longer
+than `max_tokens` is truncated, by words, to fit; a context line to `context_tokens`.
 
-Incremental indexing. Chunks are identified by (first_seq, last_seq). The function is a pure
-function of its input and decides each split only from the messages before it, so:
-
-- given the tail of a chat (the messages with seq > N), it makes exactly the chunks it would
-  make for a chat holding only those messages;
-- re-chunking from the first_seq of any chunk of a full run reproduces that chunk and all the
-  following ones exactly (a chunk starting after a budget split starts with overlap messages
-  that fit together with the next one, so nothing in the tail run splits differently).
-
-The indexer passes "the messages after the last indexed chunk's last_seq, minus the overlap"
-(starting at the first of that chunk's last `overlap_messages` messages), so that the new
-chunks overlap the old ones; it should do so only when there are messages after last_seq, or
-the overlap messages would be stored again as a chunk of their own. The alternative that
-gives exactly the chunks of a full run is to delete the last indexed chunk (which may have
-grown) and re-chunk from its first_seq.
+Incremental indexing: units are a pure function of the messages given, and a unit's context
+depends only on the messages before it. The indexer passes the messages not indexed yet
+together with enough earlier ones for their context, and asks (`only`) for the units of the
+new ones.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,11 +42,12 @@ _PIECES = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]")
 _PLACEHOLDER = re.compile(
     r"\s*(?:<[^<>]*>|.*\bomitted|.*\(file attached\))\s*", re.IGNORECASE | re.DOTALL
 )
+_ALNUM = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True, slots=True)
 class ChunkMessage:
-    """A message of the chat being chunked, as the indexer passes it, in chat order."""
+    """A message of the chat being indexed, as the indexer passes it, in chat order."""
 
     id: int  # the message's database id
     seq: int  # position in the chat, from 1, increasing
@@ -74,26 +62,28 @@ class ChunkMessage:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """A window of consecutive messages, ready to be stored, embedded and full-text indexed."""
+    """The retrieval unit of one message, ready to be stored, embedded and searched."""
 
-    first_seq: int
-    last_seq: int
-    message_ids: list[int]  # the messages whose text is in `text`, in order
-    text: str  # "Sender: text" lines joined by "\n"
-    started_at: datetime
-    ended_at: datetime
-    token_estimate: int
+    message_id: int  # the message it stands for: what a hit cites
+    seq: int
+    sender: str | None
+    sent_at: datetime
+    text: str  # "Sender: text" of the message
+    context: str  # the lines before it that the embedding reads too ("" when none)
+    context_ids: list[int]  # the messages of `context`, in order
+
+    @property
+    def embedding_text(self) -> str:
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
 
 @dataclass(slots=True)
 class _Line:
-    """A kept message, as the line it contributes to a chunk."""
+    """A kept message, as the line it contributes."""
 
-    id: int
-    seq: int
-    sent_at: datetime
-    text: str
-    tokens: int
+    message: ChunkMessage
+    prefix: str
+    body: str
 
 
 def estimate_tokens(text: str) -> int:
@@ -154,75 +144,63 @@ def _truncate(prefix: str, body: str, max_tokens: int) -> tuple[str, int]:
     return prefix + " ".join(kept), total
 
 
-def _lines(messages: Sequence[ChunkMessage], max_tokens: int) -> list[_Line]:
-    lines: list[_Line] = []
+def _lines(messages: Sequence[ChunkMessage]) -> list[_Line]:
+    lines = []
     for message in messages:
         body = _body(message)
-        if not body:
+        if not _ALNUM.search(body):
             continue
         prefix = "" if message.sender is None else f"{message.sender}: "
-        text = prefix + body
-        tokens = estimate_tokens(text)
-        if tokens > max_tokens:
-            text, tokens = _truncate(prefix, body, max_tokens)
-        lines.append(_Line(message.id, message.seq, message.sent_at, text, tokens))
+        lines.append(_Line(message, prefix, body))
     return lines
 
 
-def _chunk(window: list[_Line], tokens: int) -> Chunk:
-    return Chunk(
-        first_seq=window[0].seq,
-        last_seq=window[-1].seq,
-        message_ids=[line.id for line in window],
-        text="\n".join(line.text for line in window),
-        started_at=window[0].sent_at,
-        ended_at=window[-1].sent_at,
-        token_estimate=tokens,
-    )
-
-
-def _overlap(window: list[_Line], count: int, room: int) -> list[_Line]:
-    """The last `count` lines of `window`, dropping the oldest until they fit in `room`."""
-    kept = window[len(window) - count :] if count > 0 else []
-    total = sum(line.tokens for line in kept)
-    while kept and total > room:
-        total -= kept.pop(0).tokens
-    return kept
+def _fitted(line: _Line, max_tokens: int) -> str:
+    text = line.prefix + line.body
+    if estimate_tokens(text) <= max_tokens:
+        return text
+    return _truncate(line.prefix, line.body, max_tokens)[0]
 
 
 def chunk_messages(
     messages: Sequence[ChunkMessage],
     *,
+    only: Collection[int] | None = None,
+    context_messages: int = 1,
+    context_tokens: int = 48,
     max_tokens: int = 200,
-    overlap_messages: int = 2,
     silence_minutes: int = 120,
-    min_tokens: int = 0,
 ) -> list[Chunk]:
-    """Cut `messages` (in chat order) into chunks, as the module docstring describes.
+    """The units of `messages` (in chat order), as the module docstring describes, for the
+    messages whose ids are in `only` (all kept messages when None), in chat order.
 
-    Chunks whose token estimate is below `min_tokens` (say a lone "ok" between two long
-    silences) are left out; that does not change where the other chunks split. The silence is
-    measured between kept messages, so skipped system lines neither split nor bridge a gap.
+    A unit's context is the `context_messages` kept messages just before it, each sent at
+    most `silence_minutes` after the one before it (a silence ends the context).
     """
-    if max_tokens < 1 or overlap_messages < 0 or silence_minutes < 0 or min_tokens < 0:
-        raise ValueError("max_tokens must be positive; the other limits must not be negative.")
+    if max_tokens < 1 or context_tokens < 1 or context_messages < 0 or silence_minutes < 0:
+        raise ValueError("token limits must be positive; the other limits must not be negative.")
     silence = timedelta(minutes=silence_minutes)
-    chunks: list[Chunk] = []
-    window: list[_Line] = []
-    tokens = 0
-    for line in _lines(messages, max_tokens):
-        if window:
-            if line.sent_at - window[-1].sent_at > silence:
-                if tokens >= min_tokens:
-                    chunks.append(_chunk(window, tokens))
-                window, tokens = [], 0
-            elif tokens + line.tokens > max_tokens:
-                if tokens >= min_tokens:
-                    chunks.append(_chunk(window, tokens))
-                window = _overlap(window, overlap_messages, max_tokens - line.tokens)
-                tokens = sum(kept.tokens for kept in window)
-        window.append(line)
-        tokens += line.tokens
-    if window and tokens >= min_tokens:
-        chunks.append(_chunk(window, tokens))
+    lines = _lines(messages)
+    chunks = []
+    for index, line in enumerate(lines):
+        if only is not None and line.message.id not in only:
+            continue
+        context: list[_Line] = []
+        later = line
+        for earlier in reversed(lines[max(0, index - context_messages) : index]):
+            if later.message.sent_at - earlier.message.sent_at > silence:
+                break
+            context.insert(0, earlier)
+            later = earlier
+        chunks.append(
+            Chunk(
+                message_id=line.message.id,
+                seq=line.message.seq,
+                sender=line.message.sender,
+                sent_at=line.message.sent_at,
+                text=_fitted(line, max_tokens),
+                context="\n".join(_fitted(c, context_tokens) for c in context),
+                context_ids=[c.message.id for c in context],
+            )
+        )
     return chunks

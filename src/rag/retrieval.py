@@ -1,11 +1,23 @@
-"""Hybrid retrieval in PostgreSQL: full-text (`websearch_to_tsquery`, ranked by `ts_rank_cd`)
-and vector (HNSW, cosine) each take their top candidates among the chunks in scope, fused by
-reciprocal rank in the same statement. Scope is enforced in SQL: the chats asked about, owned
-by the asking user, and not deleted. Chunks not embedded yet still match on full text.
+"""Hybrid retrieval in PostgreSQL over the retrieval units (one per message, see
+`src/rag/chunking.py`): full text and vectors each take their best candidates among the units
+in scope, fused by reciprocal rank in one statement.
 
-The vector side runs with pgvector's iterative index scan (`hnsw.iterative_scan`, set for the
-transaction) so a filtered HNSW search keeps scanning until it has enough rows instead of
-silently returning fewer, and with `hnsw.ef_search` from settings.
+Full text matches ANY meaningful word of the question, so that it helps instead of vetoing:
+the question is parsed with the text-search configuration of every language in scope (which
+stems words and drops that language's stop words); each word's document frequency in the scope
+is counted (up to `COMMON_AT`) and gives it an inverse-document-frequency weight; a unit's
+text score is the sum of the weights of the words it contains. Words found in `COMMON_AT` units
+or more select no candidates when rarer words exist (they would flood the list), but still
+add their small weight.
+
+The vector side compares the question with each unit's embedding (a message read after a
+little context), with pgvector's iterative HNSW scan (`hnsw.iterative_scan`, set for the
+transaction) so that a filtered search keeps scanning until it has enough rows.
+
+Scope is enforced in SQL: the chats asked about, owned by the asking user, and not deleted.
+Units not embedded yet still match on full text. Each hit carries what deciding its
+relevance needs: its cosine similarity to the question and the share of the question's word
+weight it matched (`coverage`).
 """
 
 import uuid
@@ -19,7 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.chats.models import Chat, ChatMessage
 from src.config import get_settings
-from src.rag.models import EMBEDDING_DIMENSION, ChatChunk
+from src.rag.language import search_config
+from src.rag.models import EMBEDDING_DIMENSION
+
+#: A word in this many units of the scope is common: it ranks, but selects no candidates.
+COMMON_AT = 2000
 
 
 @dataclass(frozen=True)
@@ -33,51 +49,86 @@ class Filters:
 class ChunkHit:
     chunk_id: int
     chat_id: uuid.UUID
-    score: float
+    message_id: int
+    score: float  # fused by reciprocal rank
     text_rank: int | None
     vector_rank: int | None
-    similarity: float | None
+    similarity: float | None  # cosine similarity to the question (None: not embedded yet)
+    coverage: float  # the share of the question's word weight this unit contains, 0..1
 
 
-# `:chat_ids` is the scope already resolved to the user's live chats (see `search`): a plain
-# `= ANY(array)` lets the planner combine the chat index with the full-text index.
 _SCOPE = """
     c.chat_id = ANY(:chat_ids)
-    AND (CAST(:since AS timestamptz) IS NULL OR c.ended_at >= CAST(:since AS timestamptz))
-    AND (CAST(:until AS timestamptz) IS NULL OR c.started_at < CAST(:until AS timestamptz))
-    AND (CAST(:senders AS varchar[]) IS NULL OR c.senders && CAST(:senders AS varchar[]))
+    AND (CAST(:since AS timestamptz) IS NULL OR c.sent_at >= CAST(:since AS timestamptz))
+    AND (CAST(:until AS timestamptz) IS NULL OR c.sent_at < CAST(:until AS timestamptz))
+    AND (CAST(:senders AS varchar[]) IS NULL OR c.sender = ANY(CAST(:senders AS varchar[])))
 """
 
 HYBRID_SQL = f"""
-WITH text_hits AS (
-    SELECT c.id, c.chat_id,
-           row_number() OVER (ORDER BY ts_rank_cd(c.search, q.query) DESC, c.id) AS rank
-    FROM chat_chunks c, (SELECT websearch_to_tsquery('simple', :question) AS query) q
-    WHERE {_SCOPE} AND c.search @@ q.query
-    ORDER BY rank
-    LIMIT :k
+WITH terms AS (
+    SELECT DISTINCT lexeme
+    FROM unnest(CAST(:configs AS regconfig[])) AS config,
+         unnest(tsvector_to_array(to_tsvector(config, :question))) AS lexeme
+),
+weights AS (
+    SELECT t.lexeme, q.query, x.df,
+           ln(1 + greatest(CAST(:scope_size AS float8) - x.df + 0.5, 0.5) / (x.df + 0.5)) AS idf
+    FROM terms t,
+    LATERAL (SELECT plainto_tsquery('simple', t.lexeme) AS query) q,
+    LATERAL (
+        SELECT count(*) AS df
+        FROM (
+            SELECT 1 FROM chat_chunks c
+            WHERE c.chat_id = ANY(:chat_ids) AND c.search @@ q.query
+            LIMIT {COMMON_AT}
+        ) found
+    ) x
+    WHERE numnode(q.query) > 0
+),
+selecting AS (
+    SELECT CAST(string_agg('(' || CAST(w.query AS text) || ')', ' | ') AS tsquery) AS query,
+           (SELECT sum(idf) FROM weights) AS total
+    FROM weights w
+    WHERE w.df > 0
+      AND (w.df < {COMMON_AT} OR NOT EXISTS (SELECT 1 FROM weights r WHERE r.df < {COMMON_AT}))
+),
+text_hits AS (
+    SELECT m.id, row_number() OVER (ORDER BY m.weight DESC, m.id) AS rank, m.weight
+    FROM (
+        SELECT c.id, sum(w.idf) AS weight
+        FROM chat_chunks c
+        JOIN weights w ON c.search @@ w.query
+        WHERE {_SCOPE} AND c.search @@ (SELECT query FROM selecting)
+        GROUP BY c.id
+        ORDER BY weight DESC, c.id
+        LIMIT :k
+    ) m
 ),
 vector_hits AS (
-    SELECT v.id, v.chat_id, row_number() OVER (ORDER BY v.distance, v.id) AS rank,
-           1 - v.distance AS similarity
+    SELECT v.id, row_number() OVER (ORDER BY v.distance, v.id) AS rank
     FROM (
-        SELECT c.id, c.chat_id, c.embedding <=> :qvec AS distance
+        SELECT c.id, c.embedding <=> :qvec AS distance
         FROM chat_chunks c
         WHERE {_SCOPE} AND c.embedding IS NOT NULL
         ORDER BY c.embedding <=> :qvec
         LIMIT :k
     ) v
+),
+fused AS (
+    SELECT coalesce(t.id, v.id) AS id, t.rank AS text_rank, v.rank AS vector_rank,
+           coalesce(t.weight, 0) AS weight,
+           coalesce(CAST(:w_text AS float8) / (CAST(:rrf_k AS float8) + t.rank), 0)
+             + coalesce(CAST(:w_vector AS float8) / (CAST(:rrf_k AS float8) + v.rank), 0)
+             AS score
+    FROM text_hits t
+    FULL OUTER JOIN vector_hits v ON v.id = t.id
 )
-SELECT coalesce(t.id, v.id) AS id,
-       coalesce(t.chat_id, v.chat_id) AS chat_id,
-       t.rank AS text_rank,
-       v.rank AS vector_rank,
-       v.similarity,
-       coalesce(CAST(:w_text AS float8) / (CAST(:rrf_k AS float8) + t.rank), 0)
-         + coalesce(CAST(:w_vector AS float8) / (CAST(:rrf_k AS float8) + v.rank), 0) AS score
-FROM text_hits t
-FULL OUTER JOIN vector_hits v ON v.id = t.id
-ORDER BY score DESC, id
+SELECT f.id, c.chat_id, c.message_id, f.text_rank, f.vector_rank, f.score,
+       1 - (c.embedding <=> :qvec) AS similarity,
+       coalesce(f.weight / nullif((SELECT total FROM selecting), 0), 0) AS coverage
+FROM fused f
+JOIN chat_chunks c ON c.id = f.id
+ORDER BY f.score DESC, f.id
 LIMIT :k
 """
 
@@ -86,10 +137,12 @@ def hybrid_statement() -> TextClause:
     return text(HYBRID_SQL).bindparams(
         bindparam("qvec", type_=Vector(EMBEDDING_DIMENSION)),
         bindparam("chat_ids", type_=ARRAY(Uuid)),
+        bindparam("configs", type_=ARRAY(String)),
         bindparam("senders", type_=ARRAY(String)),
         bindparam("w_text", type_=Float),
         bindparam("w_vector", type_=Float),
         bindparam("rrf_k", type_=Integer),
+        bindparam("scope_size", type_=Integer),
     )
 
 
@@ -102,20 +155,20 @@ async def search(
     question_vector: list[float],
     filters: Filters,
 ) -> list[ChunkHit]:
-    """The best chunks for a question, fused by reciprocal rank; vector-only hits below
-    `RAG_MIN_SIMILARITY` are dropped (noise, not evidence)."""
+    """The best units for a question, fused by reciprocal rank, best first."""
     settings = get_settings()
     # The scope, enforced here: the chats asked about that the user owns and has not deleted
     # (an ORM select, so the soft-delete filter applies).
-    scope = list(
-        (
-            await session.scalars(
-                select(Chat.id).where(Chat.id.in_(chat_ids), Chat.user_id == user_id)
+    scope = (
+        await session.execute(
+            select(Chat.id, Chat.language, Chat.message_count).where(
+                Chat.id.in_(chat_ids), Chat.user_id == user_id
             )
-        ).all()
-    )
+        )
+    ).all()
     if not scope:
         return []
+    configs = sorted({await search_config(session, row.language) for row in scope})
     await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
     await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(settings.rag_hnsw_ef_search)}"))
     rows = (
@@ -124,7 +177,9 @@ async def search(
             {
                 "question": question,
                 "qvec": question_vector,
-                "chat_ids": scope,
+                "chat_ids": [row.id for row in scope],
+                "configs": configs,
+                "scope_size": max(1, sum(row.message_count for row in scope)),
                 "since": filters.since,
                 "until": filters.until,
                 "senders": filters.senders or None,
@@ -135,41 +190,33 @@ async def search(
             },
         )
     ).all()
-    hits = [
+    return [
         ChunkHit(
             chunk_id=row.id,
             chat_id=row.chat_id,
+            message_id=row.message_id,
             score=float(row.score),
             text_rank=row.text_rank,
             vector_rank=row.vector_rank,
             similarity=float(row.similarity) if row.similarity is not None else None,
+            coverage=float(row.coverage),
         )
         for row in rows
     ]
-    return [
-        hit
-        for hit in hits
-        if hit.text_rank is not None
-        or (hit.similarity is not None and hit.similarity >= settings.rag_min_similarity)
-    ]
 
 
-async def chunk_messages_of(
-    session: AsyncSession, chunk_ids: list[int], filters: Filters
-) -> dict[int, list[ChatMessage]]:
-    """The messages of each chunk that pass the question's filters, in chat order."""
-    chunks = (
-        await session.execute(
-            select(ChatChunk.id, ChatChunk.message_ids).where(ChatChunk.id.in_(chunk_ids))
-        )
-    ).all()
-    wanted = {message_id for _, ids in chunks for message_id in ids}
-    statement = select(ChatMessage).where(ChatMessage.id.in_(wanted))
-    if filters.senders:
-        statement = statement.where(ChatMessage.sender.in_(filters.senders))
-    if filters.since is not None:
-        statement = statement.where(ChatMessage.sent_at >= filters.since)
-    if filters.until is not None:
-        statement = statement.where(ChatMessage.sent_at < filters.until)
-    by_id = {m.id: m for m in (await session.scalars(statement)).all()}
-    return {chunk_id: [by_id[i] for i in ids if i in by_id] for chunk_id, ids in chunks}
+def is_relevant(hit: ChunkHit) -> bool:
+    """Whether a hit is evidence at all: close enough in meaning to the question, or holding
+    enough of its weighted words (thresholds from settings, chosen on the evaluation)."""
+    settings = get_settings()
+    if hit.similarity is not None and hit.similarity >= settings.rag_min_similarity:
+        return True
+    return hit.coverage >= settings.rag_min_coverage
+
+
+async def messages_by_id(session: AsyncSession, ids: list[int]) -> dict[int, ChatMessage]:
+    """The messages with these ids (those that still exist)."""
+    if not ids:
+        return {}
+    rows = await session.scalars(select(ChatMessage).where(ChatMessage.id.in_(ids)))
+    return {message.id: message for message in rows.all()}

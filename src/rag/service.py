@@ -1,10 +1,9 @@
 """AI conversations over a user's chats: questions answered from their own messages.
 
 Asking holds a database connection only to read and to write: the question is stored, the
-question is embedded (no connection), chunks are retrieved and their messages read (one short
-transaction), candidate messages are embedded and ranked (no connection), the answer is
-generated (no connection), and the answer is stored. Nothing relevant found means an answer
-that says so and cites nothing.
+question is embedded (no connection), messages are retrieved (one short transaction), the
+answer is generated (no connection), and the answer is stored. Nothing relevant found means
+an answer that says so and cites nothing.
 """
 
 import json
@@ -24,7 +23,6 @@ from src.logging import get_logger
 from src.rag import retrieval
 from src.rag.answerers import AnswerError, Evidence, Turn, markers_used
 from src.rag.answerers.registry import get_answerer
-from src.rag.citations import rank_messages
 from src.rag.embeddings import EmbeddingError, get_embedder
 from src.rag.models import AIConversation, AIMessage
 from src.rag.repository import ConversationRepository
@@ -39,9 +37,6 @@ from src.rag.schemas import (
 from src.ratelimit import enforce
 
 log = get_logger(__name__)
-
-CHUNKS_TO_CITE_FROM = 6
-LEXICAL_WEIGHT = 0.1
 
 
 def to_read(conversation: AIConversation) -> ConversationRead:
@@ -153,10 +148,10 @@ async def prepare(user_id: uuid.UUID, conversation_id: uuid.UUID, data: Question
 
 
 async def find_evidence(question: Question) -> list[Evidence]:
-    """Retrieve chunks, then rank their messages against the question (meaning and words)."""
+    """The messages that answer the question best, best first: retrieved units that pass the
+    relevance decision (`retrieval.is_relevant`), as the messages they stand for."""
     settings = get_settings()
-    embedder = get_embedder()
-    [question_vector] = await embedder.embed([question.content])
+    [question_vector] = await get_embedder().embed([question.content])
     async with get_async_db_transaction() as session:
         hits = await retrieval.search(
             session,
@@ -166,37 +161,19 @@ async def find_evidence(question: Question) -> list[Evidence]:
             question_vector=question_vector,
             filters=question.filters,
         )
-        top = hits[:CHUNKS_TO_CITE_FROM]
-        by_chunk = await retrieval.chunk_messages_of(
-            session, [hit.chunk_id for hit in top], question.filters
-        )
-    candidates = {m.id: m for hit in top for m in by_chunk.get(hit.chunk_id, []) if m.text}
-    if not candidates:
-        return []
-    messages = list(candidates.values())
-    vectors = await embedder.embed([m.text for m in messages])
-    lexical = dict(
-        rank_messages(question.content, [(m.id, m.text) for m in messages], limit=len(messages))
-    )
-    best_lexical = max(lexical.values(), default=0.0) or 1.0
-    scored = []
-    for message, vector in zip(messages, vectors, strict=True):
-        similarity = sum(a * b for a, b in zip(question_vector, vector, strict=True))
-        word_score = lexical.get(message.id, 0.0) / best_lexical
-        if similarity < settings.rag_min_similarity and word_score == 0:
-            continue
-        scored.append((similarity + LEXICAL_WEIGHT * word_score, message))
-    scored.sort(key=lambda pair: (-pair[0], pair[1].id))
+        chosen = [hit for hit in hits if retrieval.is_relevant(hit)][: settings.rag_citations]
+        messages = await retrieval.messages_by_id(session, [hit.message_id for hit in chosen])
     return [
         Evidence(
-            message_id=message.id,
-            chat_id=message.chat_id,
-            sender=message.sender,
-            sent_at=message.sent_at,
-            text=message.text,
-            score=round(score, 4),
+            message_id=hit.message_id,
+            chat_id=hit.chat_id,
+            sender=messages[hit.message_id].sender,
+            sent_at=messages[hit.message_id].sent_at,
+            text=messages[hit.message_id].text,
+            score=round(hit.score, 4),
         )
-        for score, message in scored[: settings.rag_citations]
+        for hit in chosen
+        if hit.message_id in messages
     ]
 
 

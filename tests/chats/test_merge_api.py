@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +227,7 @@ async def test_only_the_added_messages_are_indexed(client: httpx.AsyncClient) ->
     chat = await imported(client, account, tagged(NEWER, uuid.uuid4().hex))
     assert await indexing.run_index(uuid.UUID(chat["id"])) == "indexed"
     before = await chunks(chat["id"])
-    indexed_ids = {i for chunk in before for i in chunk.message_ids}
+    indexed_ids = {chunk.message_id for chunk in before}
 
     await merge(client, account, chat["id"], FIRST.encode())
     assert await indexing.run_index(uuid.UUID(chat["id"])) == "indexed"
@@ -236,15 +237,17 @@ async def test_only_the_added_messages_are_indexed(client: httpx.AsyncClient) ->
     after = await chunks(chat["id"])
     new = after[len(before) :]
     assert new, "the added messages were not indexed"
-    new_ids = {i for chunk in new for i in chunk.message_ids}
+    new_ids = {chunk.message_id for chunk in new}
+    assert len(new_ids) == len(new)
     assert not new_ids & indexed_ids
     listed = await all_messages(client, account, chat["id"])
     by_id = {m["id"]: m for m in listed}
     assert {by_id[i]["text"] for i in new_ids} >= {"Good morning"}
-    # the chunks made after the merge carry their messages' positions
+    # the units made after the merge carry their messages' positions, senders and times
     for chunk in new:
-        seqs = [by_id[i]["seq"] for i in chunk.message_ids]
-        assert (chunk.first_seq, chunk.last_seq) == (min(seqs), max(seqs))
+        message = by_id[chunk.message_id]
+        assert (chunk.seq, chunk.sender) == (message["seq"], message["sender"])
+        assert chunk.sent_at == datetime.fromisoformat(message["sent_at"])
     state = (await client.get(f"/api/v1/chats/{chat['id']}", headers=account.headers)).json()
     assert state["index_status"] == "ready"
     assert state["indexed_messages"] == state["message_count"]

@@ -1,9 +1,5 @@
-"""Unit tests of the chunker and the token estimate, on small hand-made chats.
-
-Most chats here use lines such as "Ana: one two", which the estimate counts as 4 tokens
-("Ana", ":", "one", "two"), so the budgets below can be followed by hand. Message ids are
-10 x seq, to tell ids and seqs apart.
-"""
+"""Unit tests of the retrieval units (one per message, with context) and the token
+estimate, on small hand-made chats. Message ids are 10 x seq, to tell ids and seqs apart."""
 
 import random
 from datetime import UTC, datetime, timedelta
@@ -28,8 +24,8 @@ def msg(
     )
 
 
-def spans(chunks: list[Chunk]) -> list[tuple[int, int]]:
-    return [(c.first_seq, c.last_seq) for c in chunks]
+def ids(chunks: list[Chunk]) -> list[int]:
+    return [c.message_id for c in chunks]
 
 
 def random_chat(count: int, seed: int) -> list[ChunkMessage]:
@@ -75,53 +71,46 @@ def test_estimate_tokens_sanity() -> None:
     assert estimate_tokens("x" * 500) <= 500
 
 
-def test_token_budget_splits_with_overlap() -> None:
-    chat = [msg(seq, seq) for seq in range(1, 6)]  # 4 tokens each
-    chunks = chunk_messages(chat, max_tokens=12, overlap_messages=2)
-    assert spans(chunks) == [(1, 3), (2, 4), (3, 5)]
-    assert chunks[0] == Chunk(
-        first_seq=1,
-        last_seq=3,
-        message_ids=[10, 20, 30],
-        text="Ana: one two\nAna: one two\nAna: one two",
-        started_at=START + timedelta(minutes=1),
-        ended_at=START + timedelta(minutes=3),
-        token_estimate=12,
+def test_one_unit_per_message_with_the_message_before_as_context() -> None:
+    chat = [msg(1, 0, "what time is your train?", "Ben"), msg(2, 1, "7:15 at Central")]
+    first, second = chunk_messages(chat)
+    assert (first.message_id, first.seq, first.sender) == (10, 1, "Ben")
+    assert (first.text, first.context, first.context_ids) == (
+        "Ben: what time is your train?",
+        "",
+        [],
     )
+    assert first.embedding_text == first.text
+    assert (second.text, second.context, second.context_ids) == (
+        "Ana: 7:15 at Central",
+        "Ben: what time is your train?",
+        [10],
+    )
+    assert second.embedding_text == "Ben: what time is your train?\nAna: 7:15 at Central"
+    assert second.sent_at == START + timedelta(minutes=1)
 
 
-def test_no_overlap_and_overlap_trimmed_to_fit() -> None:
-    chat = [msg(seq, seq) for seq in range(1, 6)]
-    assert spans(chunk_messages(chat, max_tokens=12, overlap_messages=0)) == [(1, 3), (4, 5)]
-    # Two overlap messages (8 tokens) and the next one (4) do not fit in 10: one is dropped.
-    chunks = chunk_messages(chat, max_tokens=10, overlap_messages=2)
-    assert spans(chunks) == [(1, 2), (2, 3), (3, 4), (4, 5)]
-    assert [c.message_ids for c in chunks][1] == [20, 30]
+def test_context_length_and_silence() -> None:
+    chat = [msg(1, 0, "one"), msg(2, 1, "two"), msg(3, 2, "three"), msg(4, 500, "four")]
+    units = chunk_messages(chat, context_messages=2, silence_minutes=120)
+    assert [u.context_ids for u in units] == [[], [10], [10, 20], []]
+    assert units[2].context == "Ana: one\nAna: two"
+    assert [u.context for u in chunk_messages(chat, context_messages=0)] == [""] * 4
+    # A silence inside the context ends it there.
+    gap = [msg(1, 0, "one"), msg(2, 300, "two"), msg(3, 301, "three")]
+    assert chunk_messages(gap, context_messages=2)[2].context_ids == [20]
 
 
-def test_silence_splits_without_overlap() -> None:
-    chat = [msg(1, 0), msg(2, 1), msg(3, 200), msg(4, 201), msg(5, 321)]  # 199 min, then 120
-    chunks = chunk_messages(chat, max_tokens=100, silence_minutes=120)
-    assert spans(chunks) == [(1, 2), (3, 5)]  # exactly 120 minutes is not a silence
-    # A silence and a full budget at once: a clean start, no overlap.
-    assert spans(chunk_messages(chat, max_tokens=8, silence_minutes=120)) == [
-        (1, 2),
-        (3, 4),
-        (4, 5),
-    ]
-
-
-def test_long_message_is_truncated_into_its_own_chunk() -> None:
-    chat = [msg(1, 0, "hi", "Ben"), msg(2, 1, "a b c d e f g"), msg(3, 2, "ok", "Ben")]
-    chunks = chunk_messages(chat, max_tokens=5, overlap_messages=2)
-    assert spans(chunks) == [(1, 1), (2, 2), (3, 3)]
-    assert [c.text for c in chunks] == ["Ben: hi", "Ana: a b c", "Ben: ok"]
-    assert [c.token_estimate for c in chunks] == [3, 5, 3]
+def test_long_lines_are_truncated() -> None:
+    chat = [msg(1, 0, "a b c d e f g"), msg(2, 1, "ok", "Ben")]
+    first, second = chunk_messages(chat, max_tokens=5, context_tokens=4)
+    assert first.text == "Ana: a b c"
+    assert second.context == "Ana: a b"
     [giant] = chunk_messages([msg(1, 0, "x" * 100)], max_tokens=5)
-    assert (giant.text, giant.token_estimate) == ("Ana: xxx", 3)
+    assert giant.text == "Ana: xxx"
 
 
-def test_system_and_media_without_caption_are_skipped() -> None:
+def test_system_media_and_empty_messages_get_no_unit() -> None:
     chat = [
         msg(1, 0, "Ana added Ben", None, "system"),
         msg(2, 1, "<Media omitted>", kind="media"),
@@ -130,46 +119,37 @@ def test_system_and_media_without_caption_are_skipped() -> None:
         msg(5, 4, "hello\n  world", "Cleo"),
         msg(6, 5, "image omitted", kind="media"),
         msg(7, 6, "sunset photo", kind="media"),  # a tabular import's caption
+        msg(8, 7, "😂😂 !!"),
     ]
-    [chunk] = chunk_messages(chat)
-    assert chunk.message_ids == [30, 50, 70]
-    assert (chunk.first_seq, chunk.last_seq) == (3, 7)
-    assert chunk.text == "Ben: look at this\nCleo: hello world\nAna: sunset photo"
+    units = chunk_messages(chat)
+    assert ids(units) == [30, 50, 70]
+    assert [u.text for u in units] == [
+        "Ben: look at this",
+        "Cleo: hello world",
+        "Ana: sunset photo",
+    ]
+    # Skipped messages take no part in a context either.
+    assert units[1].context_ids == [30]
     assert chunk_messages([msg(1, 0, "x joined", None, "system")]) == []
     assert chunk_messages([]) == []
 
 
-def test_min_tokens_drops_small_chunks_only() -> None:
-    chat = [msg(1, 0, "ok"), msg(2, 300), msg(3, 301), msg(4, 600, "ok")]
-    assert spans(chunk_messages(chat, min_tokens=4)) == [(2, 3)]
-
-
 def test_invalid_limits() -> None:
-    with pytest.raises(ValueError, match="max_tokens"):
+    with pytest.raises(ValueError, match="token limits"):
         chunk_messages([], max_tokens=0)
+    with pytest.raises(ValueError, match="negative"):
+        chunk_messages([], context_messages=-1)
 
 
-def test_deterministic_and_within_budget() -> None:
-    chat = random_chat(400, seed=3)
-    first = chunk_messages(chat, max_tokens=60)
-    assert first == chunk_messages(list(chat), max_tokens=60)
-    assert len(first) > 20
-    kept = {m.id for m in chat if m.kind == "text"}
-    assert {i for c in first for i in c.message_ids} == kept
-    assert all(c.token_estimate == estimate_tokens(c.text) <= 60 for c in first)
-    assert [c.first_seq for c in first] == sorted({c.first_seq for c in first})
-
-
-def test_tail_consistency() -> None:
+def test_only_the_new_messages_and_the_same_units_as_a_full_run() -> None:
     chat = random_chat(400, seed=5)
-    full = chunk_messages(chat, max_tokens=60)
-    # Re-chunking from where any chunk starts gives that chunk and all the following ones.
-    for index, chunk in enumerate(full):
-        tail = [m for m in chat if m.seq >= chunk.first_seq]
-        assert chunk_messages(tail, max_tokens=60) == full[index:]
-    # The messages after a chunk that a silence ended give the full run's following chunks.
-    after_silence = [j for j in range(1, len(full)) if full[j].first_seq > full[j - 1].last_seq]
-    assert after_silence
-    for j in after_silence:
-        tail = [m for m in chat if m.seq > full[j - 1].last_seq]
-        assert chunk_messages(tail, max_tokens=60) == full[j:]
+    full = chunk_messages(chat, context_messages=2)
+    assert full == chunk_messages(list(chat), context_messages=2)
+    kept = {m.id for m in chat if m.kind == "text" and any(c.isalnum() for c in m.text)}
+    assert set(ids(full)) == kept
+    # Indexing a tail: the new messages with a few earlier ones for their context.
+    for cut in (1, 57, 200, 399):
+        new = {m.id for m in chat if m.seq > cut}
+        window = [m for m in chat if m.seq > cut - 16]
+        tail = chunk_messages(window, only=new, context_messages=2)
+        assert tail == [u for u in full if u.message_id in new]
