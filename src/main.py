@@ -23,6 +23,7 @@ from src.logging import configure_logging, get_logger
 from src.metrics import register_pool
 from src.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from src.payments.router import router as payments_router
+from src.rag import service as rag_service
 from src.rag.router import router as rag_router
 from src.users.router import router as users_router
 
@@ -35,6 +36,7 @@ API_PREFIX = "/api/v1"
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log_engine_configuration()
     yield
+    await rag_service.wait_answers()
     await broker.close_redis()
     await engine.dispose()
     log.info("app.stopped")

@@ -50,6 +50,7 @@ CONFIGS = {
 MIN_LETTERS = 40
 SAMPLE_CHARS = 20_000
 
+
 def detect_language(texts: Iterable[str]) -> str | None:
     """The ISO 639-1 code of the language most of `texts` are written in (read up to about
     `SAMPLE_CHARS` characters), or None when they hold fewer than `MIN_LETTERS` letters."""

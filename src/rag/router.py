@@ -17,6 +17,7 @@ from src.rag.schemas import (
     ConversationRead,
     MessageRead,
     QuestionCreate,
+    sse_schema,
 )
 
 router = APIRouter(prefix="/rag", tags=["rag"], responses=responses(401))
@@ -77,9 +78,13 @@ async def delete_conversation(conversation: OwnedConversation, session: DbSessio
     response_model=MessageRead,
     responses={
         200: {
-            "description": "The stored answer; with `Accept: text/event-stream`, Server-Sent "
-            "Events: `citations`, `token`..., then `done` (the stored answer) or `error`.",
-            "content": {"text/event-stream": {}},
+            "description": "The stored answer. With `Accept: text/event-stream`, Server-Sent "
+            "Events instead, each an `event:` name and a JSON `data:` line: `citations` (the "
+            "numbered messages), `token`s (the answer's text in pieces), then `done` (the "
+            "stored answer) or `error` (the error envelope). The answer is produced and stored "
+            "even when the client disconnects in the middle of the stream: read it back with "
+            "GET /rag/conversations/{id}.",
+            "content": {"text/event-stream": {"schema": sse_schema()}},
         },
         **responses(404, 422, 429, 503),
     },
@@ -98,7 +103,7 @@ async def ask(
     if accept and "text/event-stream" in accept:
 
         async def events() -> AsyncIterator[str]:
-            async for event in rag_service.answer_events(question):
+            async for event in rag_service.stream(question):
                 yield rag_service.sse(event)
 
         return StreamingResponse(

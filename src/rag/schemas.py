@@ -1,8 +1,10 @@
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from src.error_responses import ErrorEnvelope
 
 
 class ConversationCreate(BaseModel):
@@ -63,3 +65,44 @@ class ConversationDetail(ConversationRead):
 
 def citations_of(raw: list[dict[str, Any]]) -> list[Citation]:
     return [Citation.model_validate(item) for item in raw]
+
+
+class CitationsEvent(BaseModel):
+    """First: the numbered messages the answer may cite (its markers `[n]` point here)."""
+
+    event: Literal["citations"]
+    data: list[Citation]
+
+
+class TokenEvent(BaseModel):
+    """A piece of the answer's text, in order (a JSON string)."""
+
+    event: Literal["token"]
+    data: str
+
+
+class DoneEvent(BaseModel):
+    """Last on success: the stored answer, its citations being those its text uses."""
+
+    event: Literal["done"]
+    data: MessageRead
+
+
+class ErrorEvent(BaseModel):
+    """Last on failure, in the one error envelope: what was said so far is stored with a
+    note, and asking again is safe."""
+
+    event: Literal["error"]
+    data: ErrorEnvelope
+
+
+AskEventSchema = Annotated[
+    CitationsEvent | TokenEvent | DoneEvent | ErrorEvent, Field(discriminator="event")
+]
+
+
+def sse_schema() -> dict[str, Any]:
+    """The JSON Schema of one Server-Sent Event of an answer: `event:` is the name, `data:`
+    the JSON payload."""
+    schema: dict[str, Any] = TypeAdapter(AskEventSchema).json_schema()
+    return schema

@@ -6,6 +6,7 @@ answer is generated (no connection), and the answer is stored. Nothing relevant 
 an answer that says so and cites nothing.
 """
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -216,7 +218,47 @@ async def answer_events(question: Question) -> AsyncIterator[AskEvent]:
         partial = "".join(pieces).strip()
         note = "The answer could not be completed; please ask again."
         await _store_answer(question, f"{partial}\n\n{note}".strip(), [])
-        yield AskEvent("error", {"code": "answer_failed", "message": note})
+        yield AskEvent("error", error_envelope("answer_failed", note))
+
+
+def error_envelope(code: str, message: str) -> dict[str, Any]:
+    """The one error envelope, as an `error` event carries it."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return {"error": {"code": code, "message": message, "request_id": request_id, "details": None}}
+
+
+_answering: set[asyncio.Task[None]] = set()
+
+
+async def stream(question: Question) -> AsyncIterator[AskEvent]:
+    """`answer_events`, produced by a task of its own: a client that goes away in the middle
+    of the stream stops reading, not answering, so the answer is stored all the same."""
+    queue: asyncio.Queue[AskEvent | None] = asyncio.Queue()
+
+    async def produce() -> None:
+        try:
+            async for event in answer_events(question):
+                queue.put_nowait(event)
+        finally:
+            queue.put_nowait(None)
+
+    task = asyncio.create_task(produce())
+    _answering.add(task)
+    task.add_done_callback(_finished)
+    while (event := await queue.get()) is not None:
+        yield event
+
+
+def _finished(task: asyncio.Task[None]) -> None:
+    _answering.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("rag.answer_crashed", error=repr(task.exception()))
+
+
+async def wait_answers() -> None:
+    """Wait for answers still being produced (shutdown, tests)."""
+    while _answering:
+        await asyncio.gather(*list(_answering), return_exceptions=True)
 
 
 async def _store_answer(

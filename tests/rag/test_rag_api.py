@@ -2,6 +2,7 @@
 limits; against the real database and broker (indexing run as the worker runs it)."""
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from httpx_sse import aconnect_sse
+from starlette.requests import ClientDisconnect
 
 from src.config import get_settings
 from src.database import engine
@@ -352,3 +354,73 @@ async def test_a_worker_indexes_an_imported_chat(
     )
     chat = (await client.get(f"/api/v1/chats/{chat_id}", headers=account.headers)).json()
     assert (chat["index_status"], chat["indexed_messages"]) == ("ready", 11)
+
+
+@pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
+async def test_an_answer_is_stored_when_the_client_leaves_mid_stream(
+    app: Any, client: httpx.AsyncClient, slow_model: dict[str, Any], spec_version: str
+) -> None:
+    """The client goes away after the first event, while the model is still answering (ASGI
+    2.3 servers say so with `http.disconnect`; 2.4 ones make `send` fail)."""
+    account = await register(client)
+    chat_id = await import_chat(client, account, TRIP)
+    conversation_id = await conversation(client, account, chat_id)
+    body = json.dumps({"content": "When is the trip?"}).encode()
+    first_event = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await first_event.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if first_event.is_set() and spec_version == "2.4":
+            raise OSError("the client is gone")
+        sent.append(message)
+        if message["type"] == "http.response.body" and message.get("body"):
+            first_event.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": spec_version},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/v1/rag/conversations/{conversation_id}/messages",
+        "raw_path": b"",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"test"),
+            (b"content-type", b"application/json"),
+            (b"accept", b"text/event-stream"),
+            (b"authorization", account.headers["Authorization"].encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("test", 80),
+    }
+    async with asyncio.timeout(30):
+        streaming = asyncio.create_task(app(scope, receive, send))
+        await first_event.wait()
+        await asyncio.sleep(0.05)  # the server notices the client is gone (2.3)
+        slow_model["release"].set()
+        with contextlib.suppress(ClientDisconnect):  # how 2.4 servers learn of it
+            await streaming
+        await rag_service.wait_answers()
+    streamed = b"".join(m.get("body", b"") for m in sent)
+    assert b"event: citations" in streamed
+    assert b"event: done" not in streamed
+    detail = await client.get(
+        f"/api/v1/rag/conversations/{conversation_id}", headers=account.headers
+    )
+    messages = detail.json()["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert messages[1]["content"] == "Early April [1]."
+    assert len(messages[1]["citations"]) == 1
+    await outbox.wait_idle()
