@@ -48,7 +48,7 @@ bench: $(STAMP)  ## benchmarks (not tests): print figures, write bench/reports/
 	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.chat_merge && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval && $(PY) -m bench.embeddings'
 
 eval: $(STAMP)  ## retrieval evaluation (planted facts, paraphrased questions): evals/reports/rag.md
-	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && RAG_QUESTIONS_PER_MINUTE=1000000 $(PY) -m evals.rag'
+	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && RAG_QUESTIONS_PER_MINUTE=1000000 LOG_LEVEL=WARNING $(PY) -m evals.rag'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     openai_max_prompt_chars: int = Field(default=60_000, ge=1000)
 
     # RAG: embeddings, retrieval, answers.
-    embedding_provider: Literal["local", "openai"] = "local"
+    embedding_provider: Literal["local", "multilingual", "openai"] = "multilingual"
     embedding_openai_base_url: str = "https://api.openai.com/v1"
     embedding_openai_api_key: SecretStr | None = None
     embedding_openai_model: str = "text-embedding-3-small"
@@ -97,18 +97,21 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(default=200, ge=16)
     chunk_silence_minutes: int = Field(default=120, ge=1)
     rag_answerer: Literal["local", "openai"] = "local"
-    rag_candidates: int = Field(default=40, ge=1, description="per retrieval side")
-    rag_rrf_k: int = 60
-    rag_weight_text: float = 1.0
+    rag_candidates: int = Field(default=100, ge=1, description="per retrieval side")
+    rag_rrf_k: int = 10
+    rag_weight_text: float = 0.3
     rag_weight_vector: float = 1.0
     # A retrieved message is evidence when its cosine similarity to the question reaches
-    # rag_min_similarity, or it holds rag_min_coverage of the question's weighted words.
-    rag_min_similarity: float = Field(default=0.35, ge=-1, le=1)
-    rag_min_coverage: float = Field(default=0.5, ge=0, le=1)
+    # rag_min_similarity (unset: the embedder's own floor, measured on `make eval`), or it
+    # holds rag_min_coverage of the question's weighted words.
+    rag_min_similarity: float | None = Field(default=None, ge=-1, le=1)
+    rag_min_coverage: float = Field(default=0.4, ge=0, le=1)
     # Earlier messages an embedding reads before the message itself.
-    rag_context_messages: int = Field(default=1, ge=0, le=5)
+    rag_context_messages: int = Field(default=0, ge=0, le=5)
     rag_citations: int = Field(default=5, ge=1)
     rag_hnsw_ef_search: int = Field(default=100, ge=1)
+    # Scopes of at most this many messages are searched exactly, larger ones through HNSW.
+    rag_exact_search_max: int = Field(default=20_000, ge=0)
     rag_max_question_chars: int = Field(default=2000, ge=1)
     rag_max_chats_per_conversation: int = Field(default=20, ge=1)
     rag_questions_per_minute: int = Field(default=30, ge=1)

@@ -47,7 +47,8 @@ def _reindex_every_chat() -> None:
         "UPDATE chats SET index_status = 'pending', indexed_messages = 0, index_error = NULL"
     )
     op.execute(
-        f"INSERT INTO outbox (task_name, args) SELECT '{INDEX_TASK}', jsonb_build_array(id::text)"
+        "INSERT INTO outbox (task_name, args, attempts)"
+        f" SELECT '{INDEX_TASK}', jsonb_build_array(id::text), 0"
         " FROM chats WHERE NOT is_deleted AND status = 'ready'"
     )
 
@@ -64,6 +65,7 @@ def upgrade() -> None:
         sa.Column("sender", sa.String(200), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("words", sa.SmallInteger(), server_default="0", nullable=False),
         sa.Column("context", sa.Text(), server_default="", nullable=False),
         sa.Column("language", postgresql.REGCONFIG(), server_default="simple", nullable=False),
         sa.Column(

@@ -52,9 +52,11 @@ async def main() -> None:
                 f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
                 f"{os.cpu_count()} cores; {args.messages} messages per chat; "
                 f"embedder {settings.embedding_provider}, "
-                f"min similarity {settings.rag_min_similarity}, "
-                f"min coverage {settings.rag_min_coverage}, "
-                f"context {settings.rag_context_messages}; {elapsed:.0f} s in all.",
+                f"min similarity {settings.rag_min_similarity or 'embedder floor'}, "
+                f"coverage {settings.rag_min_coverage}, "
+                f"context {settings.rag_context_messages}, "
+                f"weights text {settings.rag_weight_text} / vector {settings.rag_weight_vector}, "
+                f"rrf k {settings.rag_rrf_k}; {elapsed:.0f} s in all.",
                 "",
                 "hit@k: the planted message is among the first k citations; MRR: mean of 1/rank "
                 "(0 when not cited); false citations: absent-topic questions that cited "

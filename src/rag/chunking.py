@@ -43,6 +43,7 @@ _PLACEHOLDER = re.compile(
     r"\s*(?:<[^<>]*>|.*\bomitted|.*\(file attached\))\s*", re.IGNORECASE | re.DOTALL
 )
 _ALNUM = re.compile(r"[^\W_]")
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class Chunk:
     sender: str | None
     sent_at: datetime
     text: str  # "Sender: text" of the message
+    words: int  # the words of the message itself (runs of letters or digits)
     context: str  # the lines before it that the embedding reads too ("" when none)
     context_ids: list[int]  # the messages of `context`, in order
 
@@ -199,6 +201,7 @@ def chunk_messages(
                 sender=line.message.sender,
                 sent_at=line.message.sent_at,
                 text=_fitted(line, max_tokens),
+                words=len(_WORD.findall(line.body)),
                 context="\n".join(_fitted(c, context_tokens) for c in context),
                 context_ids=[c.message.id for c in context],
             )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -45,6 +46,7 @@ class ChatChunk(Base):
     sender: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
+    words: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
     context: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     language: Mapped[str] = mapped_column(REGCONFIG, nullable=False, server_default="simple")
     search: Mapped[Any] = mapped_column(

@@ -11,13 +11,15 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.chats.models import Chat
 from src.config import get_settings
 from src.database import get_async_db_transaction
 from src.exceptions import InvalidInputError, NotFoundError, ServiceUnavailableError
@@ -27,7 +29,9 @@ from src.rag.answerers import AnswerError, Evidence, Turn, markers_used
 from src.rag.answerers.registry import get_answerer
 from src.rag.embeddings import EmbeddingError, get_embedder
 from src.rag.models import AIConversation, AIMessage
+from src.rag.query import QueryPlan, plan_query
 from src.rag.repository import ConversationRepository
+from src.rag.retrieval import ChunkHit
 from src.rag.schemas import (
     ConversationCreate,
     ConversationDetail,
@@ -99,8 +103,10 @@ class Question:
     conversation_id: uuid.UUID
     chat_ids: list[uuid.UUID]
     content: str
-    filters: retrieval.Filters
+    filters: retrieval.Filters  # what the request asked for and what the question says
     history: list[Turn] = field(default_factory=list)
+    search_text: str = ""  # what to search for: see `src/rag/query.py`
+    requested: retrieval.Filters = field(default_factory=retrieval.Filters)  # the request's
 
 
 @dataclass(frozen=True)
@@ -109,8 +115,31 @@ class AskEvent:
     data: Any
 
 
+def _reference_time(chats: Sequence[Chat]) -> datetime:
+    """The "now" of the dates a question names: the latest message of the chats asked about,
+    in its chat's time zone (so "last March" is the March before the chat's end)."""
+    dated = [(chat.last_message_at, chat.timezone) for chat in chats if chat.last_message_at]
+    if not dated:
+        return datetime.now(UTC)
+    latest, name = max(dated)
+    try:
+        zone: tzinfo = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return latest.astimezone(zone)
+
+
+def _plan(content: str, chats: Sequence[Chat], history: Sequence[AIMessage]) -> QueryPlan:
+    previous = next((m.content for m in reversed(history) if m.role == "user"), None)
+    participants = list(dict.fromkeys(name for chat in chats for name in chat.participants))
+    return plan_query(
+        content, participants=participants, now=_reference_time(chats), previous=previous
+    )
+
+
 async def prepare(user_id: uuid.UUID, conversation_id: uuid.UUID, data: QuestionCreate) -> Question:
-    """Checks that answer 4xx before any streaming starts, then stores the question."""
+    """Checks that answer 4xx before any streaming starts, then stores the question. Who and
+    when the question names (see `src/rag/query.py`) fill the filters the request left unset."""
     settings = get_settings()
     if len(data.content) > settings.rag_max_question_chars:
         raise InvalidInputError(
@@ -125,6 +154,7 @@ async def prepare(user_id: uuid.UUID, conversation_id: uuid.UUID, data: Question
         if conversation is None:
             raise NotFoundError("Conversation")
         history = await repository.recent_messages(conversation.id, settings.rag_history_turns)
+        chats = await repository.live_owned_chats(user_id, list(conversation.chat_ids))
         session.add(
             AIMessage(
                 conversation_id=conversation.id,
@@ -135,35 +165,61 @@ async def prepare(user_id: uuid.UUID, conversation_id: uuid.UUID, data: Question
             )
         )
         await session.flush()
+    plan = _plan(data.content, chats, history)
+    requested = retrieval.Filters(
+        senders=filters.senders if filters else None,
+        since=filters.since if filters else None,
+        until=filters.until if filters else None,
+    )
+    # A period is the time the messages were sent only in a question about what someone
+    # said ("What did Ana say about the trip last March?"); elsewhere it is when the thing
+    # happens ("Where do we eat on Christmas Day?") and stays part of what is searched.
+    dated = plan.senders is not None
     return Question(
         user_id=user_id,
         conversation_id=conversation.id,
         chat_ids=list(conversation.chat_ids),
         content=data.content,
         filters=retrieval.Filters(
-            senders=filters.senders if filters else None,
-            since=filters.since if filters else None,
-            until=filters.until if filters else None,
+            senders=requested.senders or plan.senders,
+            since=requested.since or (plan.since if dated else None),
+            until=requested.until or (plan.until if dated else None),
         ),
         history=[Turn(role=m.role, content=m.content) for m in history],
+        search_text=(plan.text if dated else plan.full_text) or data.content,
+        requested=requested,
     )
 
 
 async def find_evidence(question: Question) -> list[Evidence]:
     """The messages that answer the question best, best first: retrieved units that pass the
-    relevance decision (`retrieval.is_relevant`), as the messages they stand for."""
+    relevance decision (`retrieval.relevant`), as the messages they stand for. Filters the
+    question implied (a sender, a period) that leave nothing are dropped for a second try."""
     settings = get_settings()
-    [question_vector] = await get_embedder().embed([question.content])
-    async with get_async_db_transaction() as session:
+    text = question.search_text or question.content
+    embedder = get_embedder()
+    [question_vector] = await embedder.embed([text], query=True)
+    floor = settings.rag_min_similarity
+    if floor is None:
+        floor = embedder.min_similarity
+
+    async def relevant(session: AsyncSession, filters: retrieval.Filters) -> list[ChunkHit]:
         hits = await retrieval.search(
             session,
             user_id=question.user_id,
             chat_ids=question.chat_ids,
-            question=question.content,
+            question=text,
             question_vector=question_vector,
-            filters=question.filters,
+            filters=filters,
         )
-        chosen = [hit for hit in hits if retrieval.is_relevant(hit)][: settings.rag_citations]
+        chosen = retrieval.relevant(retrieval.distinct(hits), floor)
+        return chosen[: settings.rag_citations]
+
+    async with get_async_db_transaction() as session:
+        chosen = await relevant(session, question.filters)
+        if not chosen and question.filters != question.requested:
+            # What the question seemed to say of who and when left nothing: the words alone.
+            chosen = await relevant(session, question.requested)
         messages = await retrieval.messages_by_id(session, [hit.message_id for hit in chosen])
     return [
         Evidence(

@@ -161,11 +161,12 @@ async def test_scope_is_the_conversation_the_user_and_live_chats(
 async def test_filters_restrict_the_citations(client: httpx.AsyncClient) -> None:
     account = await register(client)
     chat_id = await import_chat(client, account, TRIP)
+    # Ben and Ana both wrote about April; asked for Ana's messages, only hers are cited.
+    everyone = await ask(client, account, await conversation(client, account, chat_id), "April")
+    assert {c["sender"] for c in everyone.json()["citations"]} == {"Ana", "Ben"}
     conversation_id = await conversation(client, account, chat_id)
     answer = (
-        await ask(
-            client, account, conversation_id, "trip to Lisbon April", filters={"senders": ["Ana"]}
-        )
+        await ask(client, account, conversation_id, "April", filters={"senders": ["Ana"]})
     ).json()
     assert answer["citations"]
     assert {c["sender"] for c in answer["citations"]} == {"Ana"}

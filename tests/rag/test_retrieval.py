@@ -37,10 +37,20 @@ async def test_hits_are_fused_by_reciprocal_rank(client: httpx.AsyncClient) -> N
     chat_id = uuid.UUID(await import_chat(client, account, TRIP))
     hits = await search(account.id, [chat_id], "postpone the trip to Lisbon")
     assert hits
-    k = get_settings().rag_rrf_k
+    settings = get_settings()
+    k = settings.rag_rrf_k
     for hit in hits:
-        expected = sum(1 / (k + rank) for rank in (hit.text_rank, hit.vector_rank) if rank)
-        assert hit.score == pytest.approx(expected)
+        text_share = (
+            settings.rag_weight_text
+            * (1 + retrieval.COVERAGE_BOOST * hit.coverage)
+            / (k + hit.text_rank)
+            if hit.text_rank
+            else 0.0
+        )
+        vector_share = settings.rag_weight_vector / (k + hit.vector_rank) if hit.vector_rank else 0
+        assert hit.score == pytest.approx(text_share + vector_share)
+        assert 0 <= hit.coverage <= 1
+        assert (hit.coverage > 0) == (hit.text_rank is not None)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert hits[0].text_rank == 1  # matched by both sides, it leads
     assert hits[0].vector_rank is not None

@@ -1,8 +1,9 @@
 """Text embeddings for retrieval: the configured `Embedder`, one per process.
 
-`EMBEDDING_PROVIDER=local` (the default) runs all-MiniLM-L6-v2 on onnxruntime in this
-process; `openai` calls an OpenAI-compatible `/embeddings` endpoint. Either way `embed` gives
-one unit-length vector per text, in order, and raises `EmbeddingError` when it cannot.
+`EMBEDDING_PROVIDER=local` runs all-MiniLM-L6-v2 (English) on onnxruntime in this process;
+`multilingual` runs multilingual-e5-small in this process; `openai` calls an
+OpenAI-compatible `/embeddings` endpoint. Either way `embed` gives one unit-length vector per
+text, in order, and raises `EmbeddingError` when it cannot.
 """
 
 import threading
@@ -10,6 +11,7 @@ import threading
 from src.config import get_settings
 from src.rag.embeddings.base import DIMENSION, Embedder, EmbeddingError
 from src.rag.embeddings.local import LocalEmbedder
+from src.rag.embeddings.multilingual import MultilingualEmbedder
 from src.rag.embeddings.openai_compat import OpenAIEmbedder
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "Embedder",
     "EmbeddingError",
     "LocalEmbedder",
+    "MultilingualEmbedder",
     "OpenAIEmbedder",
     "get_embedder",
     "reset_embedder",
@@ -61,6 +64,13 @@ def _create() -> Embedder:
                 f"but EMBEDDING_DIMENSION is {dimension}"
             )
         return LocalEmbedder(batch_size=batch_size)
+    if provider == "multilingual":
+        if dimension != DIMENSION:
+            raise EmbeddingError(
+                f"the multilingual embedder makes {DIMENSION}-dimensional vectors, "
+                f"but EMBEDDING_DIMENSION is {dimension}"
+            )
+        return MultilingualEmbedder()
     if provider == "openai":
         api_key = getattr(settings, "embedding_openai_api_key", None)
         return OpenAIEmbedder(
@@ -74,4 +84,4 @@ def _create() -> Embedder:
             max_retries=int(getattr(settings, "openai_max_retries", 3)),
             send_dimensions=bool(getattr(settings, "embedding_openai_send_dimensions", False)),
         )
-    raise EmbeddingError(f"unknown EMBEDDING_PROVIDER {provider!r} (local or openai)")
+    raise EmbeddingError(f"unknown EMBEDDING_PROVIDER {provider!r} (local, multilingual or openai)")

@@ -1,5 +1,7 @@
 """What every embedder shares: the vector size, the error type and the `Embedder` protocol."""
 
+import os
+import weakref
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -20,12 +22,41 @@ class EmbeddingError(Exception):
 
 
 class Embedder(Protocol):
-    """Turns texts into unit-length vectors of `dimension` floats, one per text, in order."""
+    """Turns texts into unit-length vectors of `dimension` floats, one per text, in order.
+
+    `query=True` embeds questions, the default embeds what is searched (stored messages): a
+    model trained with a prefix for each (e5's "query: " / "passage: ") needs to know which."""
 
     name: str
     dimension: int
+    #: The cosine similarity below which a message is not taken as evidence for a question
+    #: (each model's similarities sit in a band of their own).
+    min_similarity: float
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+    async def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]: ...
+
+
+class Forgetful(Protocol):
+    def _forget(self) -> None: ...
+
+
+_forked: "weakref.WeakSet[Forgetful]" = weakref.WeakSet()
+
+
+def forget_when_forked(embedder: Forgetful) -> None:
+    """Have `embedder._forget()` called in a forked child: a model's thread pool does not
+    survive fork(), and a lock may have been held by a thread that does not exist in the
+    child, so the child starts from scratch (and loads its own model on first use)."""
+    _forked.add(embedder)
+
+
+def _after_fork_in_child() -> None:
+    for embedder in list(_forked):
+        embedder._forget()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def check_texts(texts: Sequence[str]) -> list[str]:

@@ -20,7 +20,6 @@ import json
 import os
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -31,7 +30,13 @@ import numpy as np
 import numpy.typing as npt
 
 from src.logging import get_logger
-from src.rag.embeddings.base import DIMENSION, EmbeddingError, check_texts, normalised
+from src.rag.embeddings.base import (
+    DIMENSION,
+    EmbeddingError,
+    check_texts,
+    forget_when_forked,
+    normalised,
+)
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -88,25 +93,12 @@ class _Runtime:
     pad_id: int
 
 
-_instances: "weakref.WeakSet[LocalEmbedder]" = weakref.WeakSet()
-
-
-def _reset_after_fork() -> None:
-    # onnxruntime's thread pool does not survive fork(), and a lock may have been held by a
-    # thread that does not exist in the child: start from scratch there.
-    for embedder in list(_instances):
-        embedder._forget()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
-
-
 class LocalEmbedder:
     """all-MiniLM-L6-v2 (int8, onnxruntime) with mean pooling and L2 normalisation."""
 
     name = "local"
     dimension = DIMENSION
+    min_similarity = 0.35
 
     def __init__(
         self,
@@ -127,7 +119,7 @@ class LocalEmbedder:
         self._model_path = model_path
         self._model_dir = model_dir
         self._forget()
-        _instances.add(self)
+        forget_when_forked(self)
 
     def _forget(self) -> None:
         """Drop the loaded model and make fresh locks (at creation, and in a forked child)."""
@@ -204,7 +196,7 @@ class LocalEmbedder:
         )
         return _Runtime(session, tokenizer, input_names, output.name, pad_id or 0)
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    async def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
         """One unit-length vector per text, in order; the work runs in a thread."""
         items = check_texts(texts)
         if not items:

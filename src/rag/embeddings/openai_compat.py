@@ -29,6 +29,9 @@ class OpenAIEmbedder:
     """Embeddings from an OpenAI-compatible HTTP endpoint."""
 
     name = "openai"
+    # A cautious floor for OpenAI's text-embedding-3 models, not measured here: another
+    # model behind this endpoint wants RAG_MIN_SIMILARITY set for it.
+    min_similarity = 0.3
 
     def __init__(
         self,
@@ -64,7 +67,7 @@ class OpenAIEmbedder:
         self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         self._transport = transport
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    async def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
         """One unit-length vector per text, in order, in requests of `batch_size` texts."""
         items = check_texts(texts)
         if not items:
