@@ -52,6 +52,10 @@ class ChatRead(BaseModel):
         description="Retrieval index: pending, indexing, ready or failed"
     )
     indexed_messages: int = Field(description="Messages (by seq) embedded for retrieval so far")
+    language: str | None = Field(
+        description="The language most messages are written in (ISO 639-1), detected when the "
+        "chat is first indexed; full-text search stems and drops stop words in it."
+    )
     created_at: datetime
     updated_at: datetime
 
