@@ -32,7 +32,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["Chunk", "ChunkMessage", "chunk_messages", "estimate_tokens"]
+__all__ = ["MIN_VECTOR_WORDS", "Chunk", "ChunkMessage", "chunk_messages", "estimate_tokens"]
 
 # Hiragana, katakana, CJK ideographs and Hangul: BERT's tokenizer splits each into a token.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
@@ -43,6 +43,11 @@ _PLACEHOLDER = re.compile(
     r"\s*(?:<[^<>]*>|.*\bomitted|.*\(file attached\))\s*", re.IGNORECASE | re.DOTALL
 )
 _ALNUM = re.compile(r"[^\W_]")
+#: Units of fewer words are not embedded, and found by their words only: the meaning of a
+#: short message is mostly its sender's name, which would bring every "ok" of a person a
+#: question names (measured on `make eval`: hit@1 0.75 against 0.67 in English), and they
+#: are a third of a chat's messages, spared the embedder.
+MIN_VECTOR_WORDS = 3
 _WORD = re.compile(r"[^\W_]+")
 
 

@@ -5,8 +5,9 @@ is merged) makes the retrieval units of the messages not indexed yet (those stor
 last indexed one: ids grow with every write to a chat, which the chat's row lock serialises;
 a merge may place them anywhere in time), stores them (their full-text vectors are generated
 by PostgreSQL in the chat's language, detected on the first run, so full-text search works
-at once), then embeds the units that have no embedding yet, batch by batch, holding no
-database connection while a batch is embedded.
+at once), then embeds the units that have no embedding yet (those of at least
+`MIN_VECTOR_WORDS` words), batch by batch, holding no database connection while a batch is
+embedded.
 Re-running it changes nothing that is done; a job cut short resumes where it stopped.
 """
 
@@ -22,7 +23,7 @@ from src.config import get_settings
 from src.database import get_async_db_transaction
 from src.database_utils import execute_in_transaction
 from src.logging import get_logger
-from src.rag.chunking import ChunkMessage, chunk_messages
+from src.rag.chunking import MIN_VECTOR_WORDS, ChunkMessage, chunk_messages
 from src.rag.embeddings import EmbeddingError, get_embedder
 from src.rag.language import detect_language, search_config
 from src.rag.models import ChatChunk
@@ -130,7 +131,11 @@ async def _next_batch(chat_id: uuid.UUID, size: int) -> list[tuple[int, str]]:
         rows = (
             await session.execute(
                 select(ChatChunk.id, ChatChunk.context, ChatChunk.text)
-                .where(ChatChunk.chat_id == chat_id, ChatChunk.embedding.is_(None))
+                .where(
+                    ChatChunk.chat_id == chat_id,
+                    ChatChunk.embedding.is_(None),
+                    ChatChunk.words >= MIN_VECTOR_WORDS,
+                )
                 .order_by(ChatChunk.id)
                 .limit(size)
             )
@@ -156,7 +161,11 @@ async def _store_vectors(chat_id: uuid.UUID, ids: list[int], vectors: list[list[
         # made, which is after the last merge), or all of them.
         embedded_upto = (
             select(func.min(ChatChunk.seq) - 1)
-            .where(ChatChunk.chat_id == chat_id, ChatChunk.embedding.is_(None))
+            .where(
+                ChatChunk.chat_id == chat_id,
+                ChatChunk.embedding.is_(None),
+                ChatChunk.words >= MIN_VECTOR_WORDS,
+            )
             .scalar_subquery()
         )
         await session.execute(

@@ -37,15 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.chats.models import Chat, ChatMessage
 from src.config import get_settings
+from src.rag.chunking import MIN_VECTOR_WORDS
 from src.rag.language import search_config
 from src.rag.models import EMBEDDING_DIMENSION
 
 #: A word in this many units of the scope is common: it ranks, but selects no candidates.
 COMMON_AT = 2000
-#: Messages of fewer words are found by their words only: their meaning is mostly their
-#: sender's name, which would bring every "ok" of a person named in the question (measured
-#: on the evaluation: hit@1 0.75 against 0.67 in English).
-MIN_VECTOR_WORDS = 3
 #: A full-text hit counts for more the more of the question's word weight it holds: one that
 #: holds all of it (a keyword search such as "ZX-4417") outranks the vector side's best.
 COVERAGE_BOOST = 4

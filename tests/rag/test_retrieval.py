@@ -5,7 +5,7 @@ import uuid
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from src.config import get_settings
 from src.database import SessionLocal, get_async_db_transaction
@@ -20,7 +20,7 @@ from tests.rag.test_rag_api import TRIP, import_chat
 async def search(
     user_id: uuid.UUID, chat_ids: list[uuid.UUID], question: str
 ) -> list[retrieval.ChunkHit]:
-    [vector] = await get_embedder().embed([question])
+    [vector] = await get_embedder().embed([question], query=True)
     async with get_async_db_transaction() as session:
         return await retrieval.search(
             session,
@@ -78,4 +78,32 @@ async def test_scope_excludes_other_users_and_deleted_chats(client: httpx.AsyncC
     assert await search(stranger.id, [chat_id], "trip to Lisbon") == []
     await client.delete(f"/api/v1/chats/{chat_id}", headers=owner.headers)
     assert await search(owner.id, [chat_id], "trip to Lisbon") == []
+    await outbox.wait_idle()
+
+
+SHORT = (
+    "01/03/2024, 09:00 - Ana: ok\n"
+    "01/03/2024, 09:01 - Ben: QX-2291\n"
+    "01/03/2024, 09:02 - Ana: The parcel tracking number is above, it arrives on Monday\n"
+)
+
+
+async def test_short_messages_are_found_by_their_words_only(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    chat_id = uuid.UUID(await import_chat(client, account, SHORT))
+    async with SessionLocal() as session:
+        units = {
+            unit.text: unit
+            for unit in await session.scalars(select(ChatChunk).where(ChatChunk.chat_id == chat_id))
+        }
+    assert units["Ana: ok"].embedding is None
+    assert units["Ben: QX-2291"].embedding is None
+    assert units["Ana: The parcel tracking number is above, it arrives on Monday"].embedding
+    chat = (await client.get(f"/api/v1/chats/{chat_id}", headers=account.headers)).json()
+    assert chat["index_status"] == "ready"
+    assert chat["indexed_messages"] == chat["message_count"]
+    hits = await search(account.id, [chat_id], "QX-2291")
+    assert hits[0].text == "Ben: QX-2291"
+    assert hits[0].vector_rank is None
+    assert all(hit.text != "Ana: ok" for hit in hits if hit.vector_rank is not None)
     await outbox.wait_idle()
