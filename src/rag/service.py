@@ -105,7 +105,7 @@ class Question:
     content: str
     filters: retrieval.Filters  # what the request asked for and what the question says
     history: list[Turn] = field(default_factory=list)
-    search_text: str = ""  # what to search for: see `src/rag/query.py`
+    search_text: str = ""  # what to search for: see `src/rag/query/`
     requested: retrieval.Filters = field(default_factory=retrieval.Filters)  # the request's
 
 
@@ -139,7 +139,7 @@ def _plan(content: str, chats: Sequence[Chat], history: Sequence[AIMessage]) -> 
 
 async def prepare(user_id: uuid.UUID, conversation_id: uuid.UUID, data: QuestionCreate) -> Question:
     """Checks that answer 4xx before any streaming starts, then stores the question. Who and
-    when the question names (see `src/rag/query.py`) fill the filters the request left unset."""
+    when the question names (see `src/rag/query/`) fill the filters the request left unset."""
     settings = get_settings()
     if len(data.content) > settings.rag_max_question_chars:
         raise InvalidInputError(
