@@ -195,7 +195,8 @@ async def search(
     ).all()
     if not scope:
         return []
-    configs = sorted({await search_config(session, row.language) for row in scope})
+    languages = {row.language for row in scope}
+    configs = sorted({await search_config(session, language) for language in languages})
     scope_size = sum(row.message_count for row in scope)
     exact = scope_size <= settings.rag_exact_search_max
     if not exact:
