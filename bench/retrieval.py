@@ -26,7 +26,14 @@ cost of exact search alone. Then the full-text side alone (the statement cut aft
 `text_hits`), and with `--sweep` the vector side alone under other settings, to tune.
 
 The service reads its settings from the environment as usual (`RAG_HNSW_EF_SEARCH`,
-`RAG_EXACT_SEARCH_MAX`, ...); the report names the ones in force.
+`RAG_EXACT_SEARCH_MAX`, ...); the report names the ones in force. `--proposed` measures the
+changes proposed in the report that need no code (an index, a database setting) and writes
+`retrieval_proposed.md`; a plain run puts the database back as the migrations make it.
+
+The table and its indexes (about 4 GB at 1,000,000 units) are loaded into shared buffers
+before measuring when they fit, as on a server sized for them; the embedded server's default
+of 128 MB does not hold them (measure on a server that does: `ALTER SYSTEM SET shared_buffers
+= '8GB'` on it, and restart it).
 
     python -m scripts.stack exec -- sh -c \\
         '.venv/bin/python -m alembic upgrade head && .venv/bin/python -m bench.retrieval'

@@ -57,6 +57,8 @@ class ChatChunk(Base):
     __table_args__ = (
         UniqueConstraint("chat_id", "message_id"),
         Index("ix_chat_chunks_search", "search", postgresql_using="gin"),
+        # Through btree_gin: the full-text side reads only the chats asked about.
+        Index("ix_chat_chunks_chat_id_search", "chat_id", "search", postgresql_using="gin"),
         Index(
             "ix_chat_chunks_embedding",
             "embedding",

@@ -199,6 +199,9 @@ async def search(
     configs = sorted({await search_config(session, language) for language in languages})
     scope_size = sum(row.message_count for row in scope)
     exact = scope_size <= settings.rag_exact_search_max
+    # A plan for these chats, not a generic one cached for any: the chat-scoped full-text
+    # index pays only when the planner sees the scope (bench/reports/retrieval_proposed.md).
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     if not exact:
         await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
         await session.execute(
