@@ -70,14 +70,23 @@ def detect_language(texts: Iterable[str]) -> str | None:
     return str(language)
 
 
+#: Whether the server has each configuration asked about: a server's configurations do not
+#: change while it runs, so each is looked up once per process, not on every question.
+_present: dict[str, bool] = {}
+
+
 async def search_config(session: AsyncSession, language: str | None) -> str:
     """The text-search configuration for `language`: its own where this server has one,
     else `simple`."""
     name = CONFIGS.get(language or "")
     if name is None:
         return SIMPLE
-    found = await session.scalar(
-        select(text("cfgname")).select_from(text("pg_ts_config")).where(text("cfgname = :name")),
-        {"name": name},
-    )
-    return name if found else SIMPLE
+    if name not in _present:
+        found = await session.scalar(
+            select(text("cfgname"))
+            .select_from(text("pg_ts_config"))
+            .where(text("cfgname = :name")),
+            {"name": name},
+        )
+        _present[name] = found is not None
+    return name if _present[name] else SIMPLE
