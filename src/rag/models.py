@@ -56,14 +56,13 @@ class ChatChunk(Base):
 
     __table_args__ = (
         UniqueConstraint("chat_id", "message_id"),
-        Index("ix_chat_chunks_search", "search", postgresql_using="gin"),
         # Through btree_gin: the full-text side reads only the chats asked about.
         Index("ix_chat_chunks_chat_id_search", "chat_id", "search", postgresql_using="gin"),
         Index(
             "ix_chat_chunks_embedding",
             "embedding",
             postgresql_using="hnsw",
-            postgresql_with={"m": 16, "ef_construction": 64},
+            postgresql_with={"m": 32, "ef_construction": 128},
             postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
     )

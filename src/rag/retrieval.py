@@ -12,7 +12,7 @@ stems words and drops that language's stop words); each word's document frequenc
 is counted (up to `COMMON_AT`) and gives it an inverse-document-frequency weight; a unit's
 text score is the sum of the weights of the words it contains. Words found in `COMMON_AT` units
 or more select no candidates when rarer words exist (they would flood the list), but still
-add their small weight.
+add their small weight; when every word is that common, a candidate must hold them all.
 
 The vector side compares the question with each unit's embedding (a message read after a
 little context). A scope of at most `RAG_EXACT_SEARCH_MAX` messages is searched exactly (every
@@ -97,12 +97,19 @@ weights AS (
     ) x
     WHERE numnode(q.query) > 0
 ),
+rare AS (
+    SELECT EXISTS (SELECT 1 FROM weights WHERE df > 0 AND df < {COMMON_AT}) AS found
+),
 selecting AS (
-    SELECT CAST(string_agg('(' || CAST(w.query AS text) || ')', ' | ') AS tsquery) AS query,
+    SELECT CAST(
+               string_agg(
+                   '(' || CAST(w.query AS text) || ')',
+                   CASE WHEN rare.found THEN ' | ' ELSE ' & ' END
+               ) AS tsquery
+           ) AS query,
            (SELECT sum(idf) FROM weights) AS total
-    FROM weights w
-    WHERE w.df > 0
-      AND (w.df < {COMMON_AT} OR NOT EXISTS (SELECT 1 FROM weights r WHERE r.df < {COMMON_AT}))
+    FROM weights w, rare
+    WHERE w.df > 0 AND (w.df < {COMMON_AT} OR NOT rare.found)
 ),
 text_hits AS (
     SELECT m.id, row_number() OVER (ORDER BY m.weight DESC, m.id) AS rank, m.weight
@@ -201,12 +208,15 @@ async def search(
     exact = scope_size <= settings.rag_exact_search_max
     # A plan for these chats, not a generic one cached for any: the chat-scoped full-text
     # index pays only when the planner sees the scope (bench/reports/retrieval_proposed.md).
-    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    if not exact:
-        await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-        await session.execute(
-            text(f"SET LOCAL hnsw.ef_search = {int(settings.rag_hnsw_ef_search)}")
-        )
+    # One round trip for the transaction's settings (set_config(..., true) is SET LOCAL).
+    await session.execute(
+        text(
+            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+            "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', :ef_search, true)"
+        ),
+        {"ef_search": str(settings.rag_hnsw_ef_search)},
+    )
     rows = (
         await session.execute(
             hybrid_statement(exact=exact),

@@ -5,7 +5,7 @@ import uuid
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from src.config import get_settings
 from src.database import SessionLocal, get_async_db_transaction
@@ -106,4 +106,30 @@ async def test_short_messages_are_found_by_their_words_only(client: httpx.AsyncC
     assert hits[0].text == "Ben: QX-2291"
     assert hits[0].vector_rank is None
     assert all(hit.text != "Ana: ok" for hit in hits if hit.vector_rank is not None)
+    await outbox.wait_idle()
+
+
+async def test_when_every_word_is_common_a_candidate_holds_them_all(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client)
+    chat_id = uuid.UUID(await import_chat(client, account, TRIP))
+    common = retrieval.COMMON_AT
+    async with SessionLocal() as session:
+        # Each word alone is in more than COMMON_AT units; three units hold both.
+        await session.execute(
+            text(
+                "INSERT INTO chat_chunks (chat_id, message_id, seq, sender, sent_at, text, words) "
+                "SELECT :chat_id, 1000000 + n, 1000000 + n, 'Ana', now(), "
+                "CASE WHEN n <= :common THEN 'Ana: dinner is ready' "
+                "WHEN n <= 2 * :common THEN 'Ana: see you tonight' "
+                "ELSE 'Ana: dinner tonight at Bruno''s' END, 4 "
+                "FROM generate_series(1, 2 * :common + 3) AS n"
+            ),
+            {"chat_id": chat_id, "common": common},
+        )
+        await session.commit()
+    hits = await search(account.id, [chat_id], "dinner tonight?")
+    matched = [hit.text for hit in hits if hit.text_rank is not None]
+    assert matched == ["Ana: dinner tonight at Bruno's"] * 3
     await outbox.wait_idle()
