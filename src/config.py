@@ -101,15 +101,22 @@ class Settings(BaseSettings):
     rag_rrf_k: int = 10
     rag_weight_text: float = 0.3
     rag_weight_vector: float = 1.0
-    # A retrieved message is evidence when its cosine similarity to the question reaches
+    # A retrieved message is evidence when its score against the question (the dot product
+    # with the question's vector less its form's, `rag.service.find_evidence`) reaches
     # rag_min_similarity (unset: the embedder's own floor, measured on `make eval`), or it
     # holds rag_min_coverage of the question's weighted words.
     rag_min_similarity: float | None = Field(default=None, ge=-1, le=1)
     rag_min_coverage: float = Field(default=0.4, ge=0, le=1)
+    # ... and when its score is within rag_similarity_margin of the best message's (unset: the
+    # embedder's own).
+    rag_similarity_margin: float | None = Field(default=None, ge=0)
     # Earlier messages an embedding reads before the message itself.
     rag_context_messages: int = Field(default=0, ge=0, le=5)
     rag_citations: int = Field(default=5, ge=1)
-    rag_hnsw_ef_search: int = Field(default=100, ge=1)
+    # HNSW's candidate list for scopes too large to search exactly: measured at 1,000,000
+    # units (bench/reports/retrieval.md), a fifth of them searched at recall@10 0.74 with 100,
+    # 0.94 with 1,000 (vector side p95 17 and 51 ms).
+    rag_hnsw_ef_search: int = Field(default=1000, ge=1)
     # Scopes of at most this many messages are searched exactly, larger ones through HNSW.
     rag_exact_search_max: int = Field(default=20_000, ge=0)
     rag_max_question_chars: int = Field(default=2000, ge=1)

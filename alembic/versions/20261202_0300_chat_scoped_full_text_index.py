@@ -2,7 +2,7 @@
 
 A GIN index on (chat_id, search) through btree_gin, so that a question's full-text side
 reads only the postings of the chats asked about (measured at 1,000,000 units: one small
-chat's question p95 from 130 ms to 9 ms, see bench/reports/retrieval_proposed.md).
+chat's question p95 from 130 ms to 9 ms, see bench/reports/retrieval.md, notes).
 
 Revision ID: 7e4b2c8d1f03
 Revises: 5d2e7b1c9a40

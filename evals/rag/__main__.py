@@ -28,8 +28,10 @@ async def main() -> None:
 
     from src.config import get_settings
     from src.main import app
+    from src.rag.embeddings import get_embedder
 
     settings = get_settings()
+    embedder = get_embedder()
     started = time.perf_counter()
     results = []
     async with httpx.AsyncClient(
@@ -51,8 +53,9 @@ async def main() -> None:
                 "",
                 f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
                 f"{os.cpu_count()} cores; {args.messages} messages per chat; "
-                f"embedder {settings.embedding_provider}, "
-                f"min similarity {settings.rag_min_similarity or 'embedder floor'}, "
+                f"embedder {settings.embedding_provider} (form weight {embedder.form_weight}), "
+                f"min similarity {settings.rag_min_similarity or embedder.min_similarity}, "
+                f"margin {settings.rag_similarity_margin or embedder.similarity_margin}, "
                 f"coverage {settings.rag_min_coverage}, "
                 f"context {settings.rag_context_messages}, "
                 f"weights text {settings.rag_weight_text} / vector {settings.rag_weight_vector}, "

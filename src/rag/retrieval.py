@@ -65,7 +65,7 @@ class ChunkHit:
     score: float  # fused by reciprocal rank
     text_rank: int | None
     vector_rank: int | None
-    similarity: float | None  # cosine similarity to the question (None: not embedded yet)
+    similarity: float | None  # cosine similarity to the vector searched (None: not embedded)
     coverage: float  # the share of the question's word weight this unit contains, 0..1
 
 
@@ -207,7 +207,7 @@ async def search(
     scope_size = sum(row.message_count for row in scope)
     exact = scope_size <= settings.rag_exact_search_max
     # A plan for these chats, not a generic one cached for any: the chat-scoped full-text
-    # index pays only when the planner sees the scope (bench/reports/retrieval_proposed.md).
+    # index pays only when the planner sees the scope (bench/reports/retrieval.md, notes).
     # One round trip for the transaction's settings (set_config(..., true) is SET LOCAL).
     await session.execute(
         text(
@@ -268,16 +268,18 @@ def distinct(hits: list[ChunkHit]) -> list[ChunkHit]:
     return kept
 
 
-def relevant(hits: list[ChunkHit], min_similarity: float) -> list[ChunkHit]:
-    """The hits that are evidence at all: as close in meaning to the question as
-    `min_similarity` (the embedder's floor, or `RAG_MIN_SIMILARITY`), or holding
-    `RAG_MIN_COVERAGE` of the question's weighted words."""
+def relevant(hits: list[ChunkHit], min_similarity: float, margin: float) -> list[ChunkHit]:
+    """The hits that are evidence at all: as close to the vector searched as `min_similarity`
+    and within `margin` of the closest hit (the service's floor and margin, see
+    `rag.service.find_evidence`), or holding `RAG_MIN_COVERAGE` of the question's weighted
+    words."""
     coverage = get_settings().rag_min_coverage
+    closest = max((hit.similarity for hit in hits if hit.similarity is not None), default=0.0)
+    cut = max(min_similarity, closest - margin)
     return [
         hit
         for hit in hits
-        if (hit.similarity is not None and hit.similarity >= min_similarity)
-        or hit.coverage >= coverage
+        if (hit.similarity is not None and hit.similarity >= cut) or hit.coverage >= coverage
     ]
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import structlog
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,9 +28,9 @@ from src.logging import get_logger
 from src.rag import retrieval
 from src.rag.answerers import AnswerError, Evidence, Turn, markers_used
 from src.rag.answerers.registry import get_answerer
-from src.rag.embeddings import EmbeddingError, get_embedder
+from src.rag.embeddings import Embedder, EmbeddingError, get_embedder
 from src.rag.models import AIConversation, AIMessage
-from src.rag.query import QueryPlan, plan_query
+from src.rag.query import QueryPlan, plan_query, question_form
 from src.rag.repository import ConversationRepository
 from src.rag.retrieval import ChunkHit
 from src.rag.schemas import (
@@ -106,6 +107,7 @@ class Question:
     filters: retrieval.Filters  # what the request asked for and what the question says
     history: list[Turn] = field(default_factory=list)
     search_text: str = ""  # what to search for: see `src/rag/query/`
+    form: str = ""  # the search text's form, see `question_form`
     requested: retrieval.Filters = field(default_factory=retrieval.Filters)  # the request's
 
 
@@ -129,11 +131,14 @@ def _reference_time(chats: Sequence[Chat]) -> datetime:
     return latest.astimezone(zone)
 
 
+def _participants(chats: Sequence[Chat]) -> list[str]:
+    return list(dict.fromkeys(name for chat in chats for name in chat.participants))
+
+
 def _plan(content: str, chats: Sequence[Chat], history: Sequence[AIMessage]) -> QueryPlan:
     previous = next((m.content for m in reversed(history) if m.role == "user"), None)
-    participants = list(dict.fromkeys(name for chat in chats for name in chat.participants))
     return plan_query(
-        content, participants=participants, now=_reference_time(chats), previous=previous
+        content, participants=_participants(chats), now=_reference_time(chats), previous=previous
     )
 
 
@@ -175,6 +180,7 @@ async def prepare(user_id: uuid.UUID, conversation_id: uuid.UUID, data: Question
     # said ("What did Ana say about the trip last March?"); elsewhere it is when the thing
     # happens ("Where do we eat on Christmas Day?") and stays part of what is searched.
     dated = plan.senders is not None
+    search_text = (plan.text if dated else plan.full_text) or data.content
     return Question(
         user_id=user_id,
         conversation_id=conversation.id,
@@ -186,9 +192,25 @@ async def prepare(user_id: uuid.UUID, conversation_id: uuid.UUID, data: Question
             until=requested.until or (plan.until if dated else None),
         ),
         history=[Turn(role=m.role, content=m.content) for m in history],
-        search_text=(plan.text if dated else plan.full_text) or data.content,
+        search_text=search_text,
+        form=question_form(search_text, _participants(chats)),
         requested=requested,
     )
+
+
+async def _search_vector(embedder: Embedder, text: str, form: str) -> tuple[list[float], float]:
+    """The unit vector searched for, and the length of the vector it is the direction of:
+    the question's vector less `form_weight` times its form's (measured on the evaluation:
+    chatter that is only shaped like the question, or only from someone it names, ranks
+    lower). Without a form weight, the question's own vector (length 1)."""
+    if not embedder.form_weight:
+        [vector] = await embedder.embed([text], query=True)
+        return vector, 1.0
+    # A question with no word of form is compared with a bare question mark.
+    question, shape = np.asarray(await embedder.embed([text, form or "?"], query=True))
+    searched = question - embedder.form_weight * shape
+    length = float(np.linalg.norm(searched))
+    return (searched / length).tolist(), length
 
 
 async def find_evidence(question: Question) -> list[Evidence]:
@@ -198,10 +220,16 @@ async def find_evidence(question: Question) -> list[Evidence]:
     settings = get_settings()
     text = question.search_text or question.content
     embedder = get_embedder()
-    [question_vector] = await embedder.embed([text], query=True)
+    question_vector, length = await _search_vector(embedder, text, question.form)
     floor = settings.rag_min_similarity
     if floor is None:
         floor = embedder.min_similarity
+    margin = settings.rag_similarity_margin
+    if margin is None:
+        margin = embedder.similarity_margin
+    # Both are on the dot product with the searched vector's direction times `length`: as
+    # cosines, divided by it.
+    floor, margin = floor / length, margin / length
 
     async def relevant(session: AsyncSession, filters: retrieval.Filters) -> list[ChunkHit]:
         hits = await retrieval.search(
@@ -212,7 +240,7 @@ async def find_evidence(question: Question) -> list[Evidence]:
             question_vector=question_vector,
             filters=filters,
         )
-        chosen = retrieval.relevant(retrieval.distinct(hits), floor)
+        chosen = retrieval.relevant(retrieval.distinct(hits), floor, margin)
         return chosen[: settings.rag_citations]
 
     async with get_async_db_transaction() as session:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from src.rag.query import QueryPlan, plan_query
+from src.rag.query import QueryPlan, plan_query, question_form
 
 MADRID = ZoneInfo("Europe/Madrid")
 NOW = datetime(2024, 12, 20, 15, 0, tzinfo=MADRID)
@@ -543,3 +543,37 @@ def test_a_bare_keyword_is_no_follow_up() -> None:
     assert plan("ZX-4417", previous=previous).text == "ZX-4417"
     assert plan("sofa price", previous=previous).text == "sofa price"
     assert plan("the price?", previous=previous).text == f"{previous} the price?"
+
+
+def test_a_question_with_two_words_of_its_own_is_no_follow_up() -> None:
+    question = "When are we travelling to Portugal?"
+    assert plan(question, previous="ZX-4417").text == question
+    assert plan("what time does it leave?", previous="Is Tom flying in?").text == (
+        "Is Tom flying in? what time does it leave?"
+    )
+
+
+# --- The form of a question ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "participants", "form"),
+    [
+        ("What time does Jess's train get in?", ["Jess", "Mum"], "What does Jess ' s get in ?"),
+        ("How much was the new sofa?", [], "How was the ?"),
+        (
+            "¿Qué le dijo el dentista a papá de la muela?",
+            ["Papá"],
+            "¿ Qué le dijo el a papá de la ?",
+        ),
+        ("Was hat Oma über die Miete geschrieben?", ["Oma"], "Was hat Oma über die geschrieben ?"),
+        # Only participants' names are form: another name is a topic.
+        ("Did Ana meet Lisbon Tom?", ["Ana"], "Did Ana ?"),
+        ("ZX-4417", [], "-"),
+        ("sofa price", [], ""),
+    ],
+)
+def test_the_form_is_the_question_without_its_topic(
+    question: str, participants: list[str], form: str
+) -> None:
+    assert question_form(question, participants) == form

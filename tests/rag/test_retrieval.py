@@ -11,8 +11,10 @@ from src.config import get_settings
 from src.database import SessionLocal, get_async_db_transaction
 from src.outbox import service as outbox
 from src.rag import retrieval
+from src.rag import service as rag_service
 from src.rag.embeddings import get_embedder
 from src.rag.models import ChatChunk
+from src.rag.query import question_form
 from tests.factories import register
 from tests.rag.test_rag_api import TRIP, import_chat
 
@@ -132,4 +134,45 @@ async def test_when_every_word_is_common_a_candidate_holds_them_all(
     hits = await search(account.id, [chat_id], "dinner tonight?")
     matched = [hit.text for hit in hits if hit.text_rank is not None]
     assert matched == ["Ana: dinner tonight at Bruno's"] * 3
+    await outbox.wait_idle()
+
+
+SHAPED = (
+    "01/03/2024, 09:00 - Jess: What time is it there?\n"
+    "01/03/2024, 09:01 - Jess: Where are you now?\n"
+    "01/03/2024, 09:02 - Jess: haha what did you do?\n"
+    "01/03/2024, 09:03 - Tom: the new sofa came to 1,200 in the end\n"
+    "01/03/2024, 09:04 - Mum: When are you coming home?\n"
+)
+
+
+async def test_chatter_shaped_like_the_question_ranks_below_the_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    """By meaning alone (the vector side), "What did Jess pay for the sofa?" is closest to
+    Jess's own questions; without its form ("What did Jess for the ?") it is the sofa's."""
+    account = await register(client)
+    chat_id = uuid.UUID(await import_chat(client, account, SHAPED))
+    question = "What did Jess pay for the sofa?"
+    embedder = get_embedder()
+    form = question_form(question, ["Jess", "Tom", "Mum"])
+    assert form == "What did Jess for the ?"
+
+    async def nearest(vector: list[float]) -> str:
+        async with get_async_db_transaction() as session:
+            hits = await retrieval.search(
+                session,
+                user_id=account.id,
+                chat_ids=[chat_id],
+                question=question,
+                question_vector=vector,
+                filters=retrieval.Filters(),
+            )
+        return next(hit.text for hit in hits if hit.vector_rank == 1)
+
+    [plain] = await embedder.embed([question], query=True)
+    assert (await nearest(plain)).startswith("Jess: ")
+    searched, length = await rag_service._search_vector(embedder, question, form)
+    assert 0 < length < 1
+    assert await nearest(searched) == "Tom: the new sofa came to 1,200 in the end"
     await outbox.wait_idle()

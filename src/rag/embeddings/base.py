@@ -29,9 +29,15 @@ class Embedder(Protocol):
 
     name: str
     dimension: int
-    #: The cosine similarity below which a message is not taken as evidence for a question
-    #: (each model's similarities sit in a band of their own).
+    #: How much of the question's form (`rag.query.question_form`: its stop words, names and
+    #: punctuation) is taken out of its vector: the question searched for is
+    #: `vector(question) - form_weight x vector(form)` (0: the question as it is).
+    form_weight: float
+    #: The score below which a message is not taken as evidence for a question: its dot
+    #: product with that vector (each model's scores sit in a band of their own).
     min_similarity: float
+    #: How far below the closest message's score another's may be and still be evidence.
+    similarity_margin: float
 
     async def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]: ...
 

@@ -98,7 +98,9 @@ class LocalEmbedder:
 
     name = "local"
     dimension = DIMENSION
+    form_weight = 0.0  # not measured for this model
     min_similarity = 0.35
+    similarity_margin = 2.0  # none (cosines span 2): not measured for this model
 
     def __init__(
         self,

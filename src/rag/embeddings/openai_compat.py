@@ -31,7 +31,9 @@ class OpenAIEmbedder:
     name = "openai"
     # A cautious floor for OpenAI's text-embedding-3 models, not measured here: another
     # model behind this endpoint wants RAG_MIN_SIMILARITY set for it.
+    form_weight = 0.0  # not measured for this model
     min_similarity = 0.3
+    similarity_margin = 2.0  # none (cosines span 2): not measured for this model
 
     def __init__(
         self,

@@ -9,7 +9,8 @@ before it.
 
 Follow-ups. With a `previous` question, a question reads as a follow-up when it starts with a
 connective ("and", "what about", "y", "und", "e", "et"), is a question (a question mark)
-of at most two content words (a bare keyword or two is a search of its own), or
+of at most one content word ("what time does it leave?"; a bare keyword is a search of its
+own, and "When are we travelling to Portugal?" is a question of its own), or
 refers back with a pronoun ("it", "that", "eso", "das", "dort"...) and has at most three
 content words. Its text is then the previous question's followed by its own (both without
 their date phrase); without a date of its own it takes the previous one's; without senders of
@@ -27,10 +28,10 @@ from datetime import date, datetime, time
 from src.rag.query.dates import find_period
 from src.rag.query.names import Roster, find_names, groups, is_speaker
 from src.rag.query.names import roster as _roster  # `roster` names a local below
-from src.rag.query.text import STOP_WORDS, Word, fold
+from src.rag.query.text import STOP_WORDS, WORD, Word, fold
 from src.rag.query.text import words as _words  # `words` names a local below
 
-__all__ = ["QueryPlan", "plan_query"]
+__all__ = ["QueryPlan", "plan_query", "question_form"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def _reads_as_follow_up(words: list[Word], asked: bool) -> bool:
     if texts[:1] and (texts[0] in _CONNECTIVES or " ".join(texts[:2]) in _CONNECTIVES):
         return True
     content = _content_words(texts)
-    if len(content) <= 2 and asked:
+    if len(content) <= 1 and asked:
         return True
     return len(content) <= 3 and any(_refers_back(words, index) for index in range(len(words)))
 
@@ -218,3 +219,35 @@ def plan_query(
         mentions=reading.mentions,
         full_text=reading.full_text,
     )
+
+
+# --- The form of a question ----------------------------------------------------------------
+
+_TOKEN = re.compile(rf"{WORD.pattern}|[^\w\s]")
+
+
+def question_form(text: str, participants: Sequence[str]) -> str:
+    """`text` without its topic: its stop words, single letters, the participants' names it
+    holds and its punctuation, in order ("What time does Jess's train get in?" reads "What
+    does Jess ' s get in ?"). What a message shares with this is the shape of a question or
+    a name, not an answer: the retriever takes it out of the question's vector (see
+    `rag.service.find_evidence`)."""
+    folded = fold(text)
+    tokens = list(_TOKEN.finditer(folded))
+    texts = [token.group() for token in tokens if WORD.fullmatch(token.group())]
+    named = {
+        index
+        for hit in find_names(_roster(participants), texts)
+        for index in range(hit.first, hit.last)
+    }
+    kept, word_index = [], 0
+    for token in tokens:
+        word = token.group()
+        if WORD.fullmatch(word):
+            topical = word not in STOP_WORDS and (len(word) > 1 or word.isdigit())
+            if topical and word_index not in named:
+                word_index += 1
+                continue
+            word_index += 1
+        kept.append(text[token.start() : token.end()])
+    return " ".join(kept)
