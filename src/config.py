@@ -13,6 +13,7 @@ class CreditPackage(BaseModel):
 
 
 DEFAULT_JWT_SECRET = "development-only-secret-never-use-in-production"
+DEFAULT_FAKE_WEBHOOK_SECRET = "whsec_fake_development_only"
 
 
 class Settings(BaseSettings):
@@ -126,6 +127,9 @@ class Settings(BaseSettings):
 
     # Payments.
     payments_provider: Literal["fake", "stripe"] = "fake"
+    # The fake provider lets anyone pay their own checkout: production refuses it unless this
+    # is set (a demo), and then wants FAKE_WEBHOOK_SECRET changed from its public default.
+    allow_fake_payments: bool = False
     credit_packages: dict[str, CreditPackage] = Field(
         default_factory=lambda: {
             "small": CreditPackage(credits=50, amount_cents=500),
@@ -137,7 +141,7 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     checkout_success_url: str = "http://127.0.0.1:8000/docs#payment-succeeded"
     checkout_cancel_url: str = "http://127.0.0.1:8000/docs#payment-canceled"
-    fake_webhook_secret: SecretStr = SecretStr("whsec_fake_development_only")
+    fake_webhook_secret: SecretStr = SecretStr(DEFAULT_FAKE_WEBHOOK_SECRET)
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     # Only for tests and local stubs: where the Stripe SDK sends its API calls.
@@ -161,10 +165,28 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> "Settings":
-        secret = self.jwt_secret.get_secret_value()
-        if self.environment == "production" and (secret == DEFAULT_JWT_SECRET or len(secret) < 32):
-            raise ValueError("JWT_SECRET must be set to a secret of 32+ characters in production")
+    def _refuse_unsafe_production(self) -> "Settings":
+        """Production does not start with a public secret or with payments anyone can fake;
+        each refusal names the setting to change."""
+        if self.environment == "production":
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEFAULT_JWT_SECRET or len(secret) < 32:
+                raise ValueError(
+                    "JWT_SECRET must be set to a secret of 32+ characters in production"
+                )
+            if self.payments_provider == "fake" and not self.allow_fake_payments:
+                raise ValueError(
+                    "PAYMENTS_PROVIDER=fake lets anyone pay their own checkout: set "
+                    "PAYMENTS_PROVIDER=stripe in production (or ALLOW_FAKE_PAYMENTS=true for "
+                    "a demo)"
+                )
+            if (
+                self.payments_provider == "fake"
+                and self.fake_webhook_secret.get_secret_value() == DEFAULT_FAKE_WEBHOOK_SECRET
+            ):
+                raise ValueError(
+                    "FAKE_WEBHOOK_SECRET must be changed from its public default in production"
+                )
         if self.payments_provider == "stripe" and not (
             self.stripe_secret_key and self.stripe_webhook_secret
         ):

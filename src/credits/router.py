@@ -75,7 +75,7 @@ async def grant_credits(
             data.amount,
             kind=CreditKind.ADMIN_GRANT,
             idempotency_key=f"admin:{key}",
-            reference=credits_service.Reference("admin", str(admin.id)),
+            # No reference: the user's ledger must not name the admin (the log does).
         )
     )
     log.info(

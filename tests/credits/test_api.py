@@ -43,6 +43,22 @@ async def test_admin_grant_is_admin_only_and_idempotent(client: httpx.AsyncClien
     assert_envelope(other, 409, "idempotency_key_reused")
 
 
+async def test_a_users_ledger_does_not_name_the_granting_admin(client: httpx.AsyncClient) -> None:
+    admin, user = await register(client), await register(client)
+    await make_admin(admin)
+    granted = await client.post(
+        "/api/v1/admin/credits/grants",
+        json={"email": user.email, "amount": 5, "reason": "goodwill"},
+        headers=admin.headers,
+    )
+    assert granted.status_code == 201
+    ledger = await client.get("/api/v1/credits/transactions", headers=user.headers)
+    [entry] = [item for item in ledger.json()["items"] if item["kind"] == "admin_grant"]
+    assert entry["amount"] == 5
+    assert str(admin.id) not in ledger.text
+    assert admin.email not in ledger.text
+
+
 async def test_admin_grant_validates_its_input(client: httpx.AsyncClient) -> None:
     admin = await register(client)
     await make_admin(admin)
