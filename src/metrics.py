@@ -3,10 +3,16 @@
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# CPU seconds, resident memory, open and maximum file descriptors, start time (Linux).
+ProcessCollector(registry=REGISTRY)
+
+#: The methods counted by name; any other (a client may send any token) is counted as "other",
+#: so that no request can add a series.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 HTTP_REQUESTS = Counter(
     "chatsight_http_requests_total",
@@ -70,6 +76,21 @@ OUTBOX_RELAY_FAILURES = Counter(
     "Relay runs that stopped because the broker refused a publish.",
     registry=REGISTRY,
 )
+#: Background work waiting or running, read from the database at each scrape (the workers'
+#: own counters live in their processes): kind and state are a fixed set (`JOB_STATES`).
+JOBS = Gauge(
+    "chatsight_jobs",
+    "Background work not finished, by kind and state, read from the database at scrape.",
+    ["kind", "state"],
+    registry=REGISTRY,
+)
+JOB_STATES = {
+    "import": ("importing",),
+    "indexing": ("pending", "indexing"),
+    "insight": ("pending", "running"),
+    "relay": ("unsent",),
+}
+
 INSIGHT_JOBS = Counter(
     "chatsight_insight_jobs_total",
     "Insight generation jobs by what happened to them (running, completed, retried, failed).",

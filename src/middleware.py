@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from src.error_handlers import error_response
 from src.logging import get_logger
-from src.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from src.metrics import HTTP_LATENCY, HTTP_METHODS, HTTP_REQUESTS
 
 log = get_logger("chatsight.request")
 
@@ -69,8 +69,9 @@ class RequestContextMiddleware:
                 elapsed = time.perf_counter() - begun
                 route = route_template(scope)
                 method = scope.get("method", "")
-                HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
-                HTTP_LATENCY.labels(method=method, route=route).observe(elapsed)
+                label = method if method in HTTP_METHODS else "other"
+                HTTP_REQUESTS.labels(method=label, route=route, status=str(status)).inc()
+                HTTP_LATENCY.labels(method=label, route=route).observe(elapsed)
                 log.info(
                     "request.completed",
                     method=method,
@@ -89,15 +90,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route with its parameters named (`/api/v1/chats/{chat_id}`), so metrics
-    have one series per route rather than one per id; "unmatched" for unknown paths."""
-    if "route" not in scope:
-        return "unmatched"
-    by_value = {str(value): name for name, value in scope.get("path_params", {}).items()}
-    segments = str(scope.get("path", "")).split("/")
-    return "/".join(
-        f"{{{by_value[segment]}}}" if segment in by_value else segment for segment in segments
-    )
+    """The matched route's own template (`/api/v1/chats/{chat_id}`), so that metrics have one
+    series per route, never one per path a client makes up; "unmatched" for unknown paths."""
+    template = getattr(scope.get("route"), "path", None)
+    return template if isinstance(template, str) else "unmatched"
 
 
 class BodyLimitMiddleware:

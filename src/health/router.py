@@ -52,8 +52,10 @@ async def db_pool(engine: Engine) -> dict[str, Any]:
 
 
 @router.get("/metrics", response_class=Response, include_in_schema=True)
-async def metrics() -> Response:
-    """Prometheus text format: requests and latencies, pool, retries by SQLSTATE."""
+async def metrics(engine: Engine) -> Response:
+    """Prometheus text format: requests and latencies, pool, retries by SQLSTATE, the
+    process (CPU, memory, file descriptors) and the background work not finished yet."""
+    await service.refresh_job_gauges(engine)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

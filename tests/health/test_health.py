@@ -3,10 +3,11 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from src import broker
-from src.database import get_engine
+from src.database import SessionLocal, get_engine
 from src.main import app as main_app
 from src.outbox import service as outbox
 
@@ -82,3 +83,66 @@ async def test_metrics_exposes_requests_pool_and_retries(client: httpx.AsyncClie
     assert 'chatsight_http_requests_total{method="GET",route="/health",status="200"}' in body
     assert "chatsight_db_pool_size 10.0" in body
     assert "chatsight_db_retries_total" in body
+
+
+def _series(body: str, name: str) -> list[str]:
+    return [line for line in body.splitlines() if line.startswith(name + "{")]
+
+
+async def test_invented_methods_and_paths_add_no_series(client: httpx.AsyncClient) -> None:
+    await client.get("/health")
+    before = _series((await client.get("/metrics")).text, "chatsight_http_requests_total")
+    for n in range(20):
+        await client.request(f"BREW{n}", "/health")
+        await client.get(f"/no/such/path/{n}")
+        await client.request(f"BREW{n}", f"/made-up-{n}")
+    body = (await client.get("/metrics")).text
+    after = _series(body, "chatsight_http_requests_total")
+    for invented in ("BREW", "/no/such", "made-up"):
+        assert invented not in body
+    # At most the fixed series these requests can land in, whatever was sent.
+    new = set(after) - set(before)
+    assert {line.split(" ")[0] for line in new} <= {
+        'chatsight_http_requests_total{method="other",route="/health",status="405"}',
+        'chatsight_http_requests_total{method="GET",route="unmatched",status="404"}',
+        'chatsight_http_requests_total{method="other",route="unmatched",status="404"}',
+        'chatsight_http_requests_total{method="GET",route="/metrics",status="200"}',
+    }
+
+
+async def test_metrics_show_the_process_and_the_unfinished_work(client: httpx.AsyncClient) -> None:
+    def unsent(body: str) -> float:
+        [line] = [
+            line
+            for line in _series(body, "chatsight_jobs")
+            if 'kind="relay"' in line and 'state="unsent"' in line
+        ]
+        return float(line.rsplit(" ", 1)[1])
+
+    body = (await client.get("/metrics")).text
+    for name in ("process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds"):
+        assert name in body
+    for kind, state in [
+        ("import", "importing"),
+        ("indexing", "pending"),
+        ("indexing", "indexing"),
+        ("insight", "pending"),
+        ("insight", "running"),
+    ]:
+        assert f'chatsight_jobs{{kind="{kind}",state="{state}"}}' in body
+    async with SessionLocal() as session:
+        await session.execute(
+            text(
+                "INSERT INTO outbox (task_name, args, attempts) "
+                "VALUES ('chatsight.test.noop', '[]', 0)"
+            )
+        )
+        await session.commit()
+    try:
+        assert unsent((await client.get("/metrics")).text) == unsent(body) + 1
+    finally:
+        async with SessionLocal() as session:
+            await session.execute(
+                text("DELETE FROM outbox WHERE task_name = 'chatsight.test.noop'")
+            )
+            await session.commit()
