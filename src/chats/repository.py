@@ -26,13 +26,16 @@ class ChatRepository(Repository[Chat]):
             convert=[datetime.fromisoformat, uuid.UUID],
         )
 
-    async def delete_soft_deleted_before(self, cutoff: datetime) -> int:
+    async def delete_soft_deleted_before(self, cutoff: datetime) -> list[uuid.UUID]:
+        """The ids of the chats deleted for good."""
         # A Core DELETE: the soft-delete filter does not apply, which is the point here.
         result = await self.session.execute(
-            delete(Chat).where(Chat.is_deleted.is_(True), Chat.deleted_at < cutoff),
+            delete(Chat)
+            .where(Chat.is_deleted.is_(True), Chat.deleted_at < cutoff)
+            .returning(Chat.id),
             execution_options={"synchronize_session": False},
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return list(result.scalars().all())
 
     async def get_owned_deleted(self, chat_id: uuid.UUID, user_id: uuid.UUID) -> Chat | None:
         result = await self.session.execute(

@@ -212,11 +212,12 @@ async def append_messages(
     return await execute_in_transaction(unit, isolation_level=importing.STORE_ISOLATION)
 
 
-async def purge_deleted(session: AsyncSession, *, now: datetime | None = None) -> int:
-    """Delete for good the chats soft-deleted past the retention period, with their
-    messages (and, later, their chunks and embeddings) through the foreign keys."""
+async def purge_deleted(session: AsyncSession, *, now: datetime | None = None) -> list[uuid.UUID]:
+    """Delete for good the chats soft-deleted past the retention period, with their messages,
+    chunks and embeddings through the foreign keys; their ids (answers that quote them are
+    the RAG side's to forget: `rag.service.forget_chats`)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=get_settings().soft_delete_retention_days)
     purged = await ChatRepository(session).delete_soft_deleted_before(cutoff)
     if purged:
-        log.info("chats.purged", count=purged, cutoff=cutoff.isoformat())
+        log.info("chats.purged", count=len(purged), cutoff=cutoff.isoformat())
     return purged

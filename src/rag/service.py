@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import structlog
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.chats.models import Chat
@@ -392,3 +392,34 @@ async def purge_deleted(session: AsyncSession, *, now: datetime | None = None) -
         execution_options={"synchronize_session": False},
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+#: What an answer that quoted a chat deleted for good says instead.
+FORGOTTEN = "This answer quoted a chat that has since been deleted."
+
+_FORGET_SQL = text(
+    """
+    UPDATE ai_messages m SET content = :notice, citations = '[]'::jsonb
+    WHERE m.role = 'assistant'
+      AND m.conversation_id IN (
+          SELECT id FROM ai_conversations WHERE chat_ids && CAST(:chat_ids AS uuid[])
+      )
+      AND EXISTS (
+          SELECT 1 FROM jsonb_array_elements(m.citations) AS c
+          WHERE CAST(c ->> 'chat_id' AS uuid) = ANY(CAST(:chat_ids AS uuid[]))
+      )
+    """
+)
+
+
+async def forget_chats(session: AsyncSession, chat_ids: Sequence[uuid.UUID]) -> int:
+    """Answers that quoted any of these chats (deleted for good) lose their quotes: their
+    citations and their text, which may quote the messages too, give way to `FORGOTTEN`.
+    How many answers changed."""
+    if not chat_ids:
+        return 0
+    result = await session.execute(_FORGET_SQL, {"notice": FORGOTTEN, "chat_ids": list(chat_ids)})
+    forgotten = int(getattr(result, "rowcount", 0) or 0)
+    if forgotten:
+        log.info("rag.answers_forgotten", answers=forgotten, chats=len(chat_ids))
+    return forgotten

@@ -289,7 +289,7 @@ async def test_purge_removes_chats_deleted_past_retention(client: httpx.AsyncCli
         stale.deleted_at = datetime.now(UTC) - timedelta(days=31)
         await session.commit()
     async with SessionLocal() as session:
-        assert await chats_service.purge_deleted(session) >= 1
+        assert uuid.UUID(old["id"]) in await chats_service.purge_deleted(session)
         await session.commit()
     async with SessionLocal() as session:
         left = (

@@ -17,8 +17,9 @@ async def _purge() -> int:
     async with get_async_db_transaction() as session:
         conversations = await rag_service.purge_deleted(session)
         chats = await chats_service.purge_deleted(session)
+        await rag_service.forget_chats(session, chats)
         users = await users_service.purge_deleted(session)
-    return conversations + chats + users
+    return conversations + len(chats) + users
 
 
 @task("chatsight.maintenance.purge_soft_deleted")
