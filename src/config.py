@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     db_max_overflow: int = 5
     db_statement_cache_size: int = 20
     db_isolation_level: str = "REPEATABLE READ"
+    # Request work only (the API's engine): a statement running longer is cancelled and the
+    # request answers 503, so that slow statements cannot hold the pool. Workers have none.
+    db_statement_timeout_ms: int = Field(default=10_000, ge=0)
+    # How long a request waits for a pooled connection before answering 503.
+    db_pool_timeout_seconds: float = Field(default=10, gt=0)
     db_retry_attempts: int = 8
     db_lock_retry_attempts: int = 3
 

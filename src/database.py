@@ -134,10 +134,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
             isolation_level=settings.db_isolation_level,
             connect_args=connect_args,
         )
+    connect_args["server_settings"]["statement_timeout"] = str(settings.db_statement_timeout_ms)
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=True,
         isolation_level=settings.db_isolation_level,
         connect_args=connect_args,

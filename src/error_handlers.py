@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from src.config import get_settings
@@ -22,6 +23,7 @@ from src.database_utils import (
     DEADLOCK_DETECTED,
     FOREIGN_KEY_VIOLATION,
     LOCK_NOT_AVAILABLE,
+    QUERY_CANCELED,
     SERIALIZATION_FAILURE,
     UNIQUE_VIOLATION,
     sqlstate_of,
@@ -144,7 +146,14 @@ async def database_error_handler(request: Request, exc: Exception) -> JSONRespon
     elif sqlstate is not None and sqlstate.startswith("22"):
         # Class 22, data exceptions: a value the column cannot hold came from the caller.
         error = InvalidInputError("A value is out of range or malformed")
-    elif exc.connection_invalidated or sqlstate is None or sqlstate.startswith("08"):
+    elif sqlstate == QUERY_CANCELED:
+        error = ServiceUnavailableError("The database is busy; retry shortly", retry_after=2)
+    elif (
+        exc.connection_invalidated
+        or sqlstate is None
+        or sqlstate.startswith("08")  # connection exceptions
+        or sqlstate.startswith("57")  # operator intervention: shutdown, terminated backend
+    ):
         error = ServiceUnavailableError("The database is unavailable")
     else:
         detail = str(exc.orig) if get_settings().is_development else None
@@ -156,8 +165,20 @@ async def database_error_handler(request: Request, exc: Exception) -> JSONRespon
     return _render(request, error)
 
 
+async def unreachable_database_handler(request: Request, exc: Exception) -> JSONResponse:
+    """No connection to be had: the pool stayed full past its timeout (not a driver error),
+    or connecting failed (refused, reset, timed out)."""
+    busy = isinstance(exc, PoolTimeoutError)
+    log.error("request.database_unreachable", pool_timeout=busy, error=repr(exc))
+    message = "The database is busy; retry shortly" if busy else "The database is unavailable"
+    return _render(request, ServiceUnavailableError(message, retry_after=2 if busy else 5))
+
+
 def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ChatsightError, chatsight_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
+    app.add_exception_handler(PoolTimeoutError, unreachable_database_handler)
+    # A connection refused or reset on the way to the database (asyncpg raises these as is).
+    app.add_exception_handler(ConnectionError, unreachable_database_handler)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from src.auth.dependencies import DbSession, owned
 from src.config import Settings, get_settings
@@ -43,6 +44,36 @@ async def null_owner(session: DbSession) -> None:
 @probe.get("/busy")
 async def busy() -> None:
     raise LockTimeoutException(retry_after=3)
+
+
+@probe.get("/slow")
+async def slow(session: DbSession) -> None:
+    await session.execute(text("SET LOCAL statement_timeout = 50"))
+    await session.execute(text("SELECT pg_sleep(2)"))
+
+
+@probe.get("/pool-exhausted")
+async def pool_exhausted() -> None:
+    tiny = create_async_engine(
+        get_settings().database_url, pool_size=1, max_overflow=0, pool_timeout=0.2
+    )
+    try:
+        async with tiny.connect() as held, tiny.connect() as second:
+            await held.execute(text("SELECT 1"))
+            await second.execute(text("SELECT 1"))
+    finally:
+        await tiny.dispose()
+
+
+@probe.get("/refused")
+async def refused() -> None:
+    # A port nothing listens on: the connection is refused.
+    nowhere = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:9/none")
+    try:
+        async with nowhere.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    finally:
+        await nowhere.dispose()
 
 
 @probe.get("/notes/{note_id}")
@@ -105,6 +136,32 @@ async def test_lock_timeout_is_503_with_retry_after(probe_client: httpx.AsyncCli
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "3"
     assert error_of(response)["code"] == "lock_timeout"
+
+
+@pytest.mark.parametrize(
+    ("path", "retry_after"),
+    [("/probe/slow", "2"), ("/probe/pool-exhausted", "2"), ("/probe/refused", "5")],
+)
+async def test_a_database_too_slow_full_or_away_is_503_with_retry_after(
+    probe_client: httpx.AsyncClient, path: str, retry_after: str
+) -> None:
+    response = await probe_client.get(path)
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == retry_after
+    assert error_of(response)["code"] == "service_unavailable"
+
+
+async def test_request_statements_have_a_time_limit_and_workers_none() -> None:
+    from src.database import create_engine
+
+    for worker, expected in ((False, "10s"), (True, "0")):
+        engine = create_engine(Settings(environment="test", celery_worker=worker))
+        try:
+            async with engine.connect() as connection:
+                shown = (await connection.execute(text("SHOW statement_timeout"))).scalar_one()
+        finally:
+            await engine.dispose()
+        assert shown == expected
 
 
 @pytest.mark.parametrize(
