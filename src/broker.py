@@ -19,8 +19,6 @@ from starlette.concurrency import run_in_threadpool
 from src.config import get_settings
 from src.exceptions import ServiceUnavailableError
 
-DEFAULT_EXPIRES_SECONDS = 3600
-
 _redis: Redis | None = None
 
 
@@ -56,11 +54,12 @@ def send_task(
     kwargs: dict[str, Any] | None = None,
     *,
     request_id: str | None = None,
-    expires: int = DEFAULT_EXPIRES_SECONDS,
+    expires: int | None = None,
 ) -> str:
     """Publish task `name` (blocking I/O: from async code use `enqueue`). Returns its id.
 
-    A task still queued after `expires` seconds is discarded by the worker."""
+    A task waits in the queue for as long as it takes: what is sent must run (an import, an
+    indexing job, an insight). Only a task that may be skipped gets `expires` (seconds)."""
     from workers.celery_app import celery_app
 
     request_id = request_id or current_request_id()
