@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     jwt_algorithm: str = "HS256"
     access_token_minutes: int = 60
 
+    # Abuse limits, counted in Redis and so shared by every API process: sign-ins and
+    # registrations per client address, sign-ins per account (each costs an argon2 hash),
+    # checkouts and worker pings per user. 429 with Retry-After and RateLimit-* headers.
+    auth_attempts_per_minute_per_address: int = Field(default=30, ge=1)
+    auth_attempts_per_minute_per_account: int = Field(default=10, ge=1)
+    payments_per_minute: int = Field(default=10, ge=1)
+    diagnostics_per_minute: int = Field(default=10, ge=1)
+
     cors_origins: Annotated[list[str], NoDecode] = []
     soft_delete_retention_days: int = 30
 

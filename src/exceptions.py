@@ -80,11 +80,19 @@ class RateLimited(ChatsightError):
     code = "rate_limited"
     message = "Too many requests; retry later"
 
-    def __init__(self, *, retry_after: int, limit: int) -> None:
+    def __init__(self, *, retry_after: int, limit: int, window_seconds: int = 60) -> None:
+        per = "minute" if window_seconds == 60 else f"{window_seconds} s"
         super().__init__(
-            f"At most {limit} per minute; retry in {retry_after} s",
+            f"At most {limit} per {per}; retry in {retry_after} s",
             details={"limit": limit, "retry_after": retry_after},
-            headers={"Retry-After": str(retry_after)},
+            headers={
+                "Retry-After": str(retry_after),
+                # The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers).
+                "RateLimit-Limit": str(limit),
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(retry_after),
+                "RateLimit-Policy": f"{limit};w={window_seconds}",
+            },
         )
 
 

@@ -3,6 +3,7 @@
 import time
 
 from redis.exceptions import RedisError
+from starlette.requests import Request
 
 from src.broker import get_redis
 from src.exceptions import RateLimited, ServiceUnavailableError
@@ -25,4 +26,9 @@ async def enforce(key: str, *, limit: int, window_seconds: int = 60) -> None:
         raise ServiceUnavailableError("The rate limiter is unavailable") from exc
     if int(count) > limit:
         retry_after = max(1, int((window + 1) * window_seconds - now) + 1)
-        raise RateLimited(retry_after=retry_after, limit=limit)
+        raise RateLimited(retry_after=retry_after, limit=limit, window_seconds=window_seconds)
+
+
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy, what `uvicorn --proxy-headers` trusted)."""
+    return request.client.host if request.client else "unknown"

@@ -42,6 +42,15 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DATABASE_URL"] = _test_database_url(os.environ["DATABASE_URL"])
     os.environ["REDIS_URL"] = _test_redis_url(os.environ["REDIS_URL"])
     os.environ["ENVIRONMENT"] = "test"
+    # Every test client comes from one address and signs in and pays far more often than a
+    # person: the abuse limits are lifted here, and tests/auth/test_rate_limits.py sets them.
+    for limit in (
+        "AUTH_ATTEMPTS_PER_MINUTE_PER_ADDRESS",
+        "AUTH_ATTEMPTS_PER_MINUTE_PER_ACCOUNT",
+        "PAYMENTS_PER_MINUTE",
+        "DIAGNOSTICS_PER_MINUTE",
+    ):
+        os.environ[limit] = "1000000"
     os.environ.pop("CELERY_WORKER", None)
 
     from alembic.config import Config

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from src.auth import security
@@ -8,6 +8,7 @@ from src.auth.dependencies import DbSession
 from src.auth.schemas import Token
 from src.config import get_settings
 from src.error_responses import responses
+from src.ratelimit import client_address, enforce
 from src.users import service as users_service
 from src.users.schemas import UserCreate, UserRead
 
@@ -18,24 +19,41 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
-    responses=responses(409, 422),
+    responses=responses(409, 422, 429),
 )
-async def register(data: UserCreate, session: DbSession) -> UserRead:
+async def register(request: Request, data: UserCreate, session: DbSession) -> UserRead:
     """Create an account with an email and a password (8-128 characters).
 
     The email is case-insensitive. 409 `email_taken` when a live account already uses it.
+    429 past `AUTH_ATTEMPTS_PER_MINUTE_PER_ADDRESS` sign-ins and registrations from one
+    address.
     """
+    await _limit_address(request)
     user = await users_service.register(session, data)
     return UserRead.model_validate(user)
 
 
-@router.post("/token", response_model=Token, responses=responses(401, 422))
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DbSession) -> Token:
+async def _limit_address(request: Request) -> None:
+    limit = get_settings().auth_attempts_per_minute_per_address
+    await enforce(f"auth:address:{client_address(request)}", limit=limit)
+
+
+@router.post("/token", response_model=Token, responses=responses(401, 422, 429))
+async def token(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DbSession
+) -> Token:
     """Exchange email (`username` field) and password for a bearer access token.
 
     Send it as `Authorization: Bearer <access_token>`; it expires after `expires_in` seconds.
-    401 `invalid_credentials` for a wrong email or password.
+    401 `invalid_credentials` for a wrong email or password. 429 past
+    `AUTH_ATTEMPTS_PER_MINUTE_PER_ADDRESS` attempts from one address or
+    `AUTH_ATTEMPTS_PER_MINUTE_PER_ACCOUNT` on one email, before any password is checked.
     """
+    await _limit_address(request)
+    account = form.username.strip().casefold()
+    await enforce(
+        f"auth:account:{account}", limit=get_settings().auth_attempts_per_minute_per_account
+    )
     user = await users_service.authenticate(session, form.username, form.password)
     return Token(
         access_token=security.create_access_token(user.id),

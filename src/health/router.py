@@ -9,11 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from src import broker
 from src.auth.dependencies import CurrentUser
 from src.broker import current_request_id
+from src.config import get_settings
 from src.database import get_engine
 from src.error_handlers import error_response
 from src.error_responses import responses
 from src.health import service
 from src.metrics import REGISTRY
+from src.ratelimit import enforce
 
 router = APIRouter(tags=["health"])
 
@@ -63,11 +65,13 @@ diagnostics_router = APIRouter(prefix="/diagnostics", tags=["diagnostics"])
 
 
 @diagnostics_router.post(
-    "/ping", status_code=status.HTTP_202_ACCEPTED, responses=responses(401, 503)
+    "/ping", status_code=status.HTTP_202_ACCEPTED, responses=responses(401, 429, 503)
 )
 async def ping_worker(user: CurrentUser) -> JSONResponse:
     """Send a no-op task to the workers. Its log line carries this request's `request_id`,
-    which is how to follow one request into the background."""
+    which is how to follow one request into the background. 429 past
+    `DIAGNOSTICS_PER_MINUTE` a minute."""
+    await enforce(f"diagnostics:{user.id}", limit=get_settings().diagnostics_per_minute)
     task_id = await broker.enqueue("chatsight.diagnostics.ping", str(user.id))
     return JSONResponse(
         {"task_id": task_id, "request_id": current_request_id()},

@@ -18,6 +18,7 @@ from src.payments.providers.fake import FakeProvider
 from src.payments.repository import PaymentRepository
 from src.payments.schemas import PackageRead, PaymentCreate, PaymentRead, WebhookAck
 from src.payments.signing import InvalidSignature
+from src.ratelimit import enforce
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
@@ -48,7 +49,7 @@ async def list_packages() -> list[PackageRead]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=PaymentRead,
-    responses=responses(401, 409, 422, 503),
+    responses=responses(401, 409, 422, 429, 503),
 )
 async def create_payment(
     data: PaymentCreate,
@@ -61,7 +62,9 @@ async def create_payment(
 
     Send an `Idempotency-Key` header to make retries safe: the same key and body return the
     same payment (200, `Idempotent-Replayed: true`); the same key with another body is a 409.
+    429 past `PAYMENTS_PER_MINUTE` checkouts a minute.
     """
+    await enforce(f"payments:{user.id}", limit=get_settings().payments_per_minute)
     payment, created = await payments_service.create_payment(user, data.package, idempotency_key)
     if not created:
         response.status_code = status.HTTP_200_OK
