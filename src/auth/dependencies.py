@@ -24,20 +24,22 @@ ModelT = TypeVar("ModelT", bound=Base)
 
 
 async def get_current_user(token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
-    """The live user behind the bearer token; 401 for a missing, bad or expired token, or an
-    account that was deleted or deactivated since.
+    """The live user behind the bearer token; 401 for a missing, bad or expired token, a
+    token from before a password change or "sign out everywhere", or an account that was
+    deleted or deactivated since.
 
     Read in a short session of its own, whose connection goes back to the pool at once: a
     request then never holds one connection while it waits for another (a unit of work),
     which under load would empty the pool and deadlock it."""
     if not token:
         raise AuthenticationError()
-    user_id = decode_access_token(token)
-    if user_id is None:
+    claims = decode_access_token(token)
+    if claims is None:
         raise AuthenticationError("Invalid or expired token")
+    user_id, generation = claims
     async with SessionLocal() as session:
         user = await UserRepository(session).get(user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.token_generation != generation:
         raise AuthenticationError("Invalid or expired token")
     return user
 

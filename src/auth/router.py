@@ -1,10 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from src.auth import security
-from src.auth.dependencies import DbSession
+from src.auth.dependencies import CurrentUser, DbSession
 from src.auth.schemas import Token
 from src.config import get_settings
 from src.error_responses import responses
@@ -56,6 +56,14 @@ async def token(
     )
     user = await users_service.authenticate(session, form.username, form.password)
     return Token(
-        access_token=security.create_access_token(user.id),
+        access_token=security.create_access_token(user.id, user.token_generation),
         expires_in=get_settings().access_token_minutes * 60,
     )
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401, 503))
+async def logout_all(user: CurrentUser) -> Response:
+    """Sign out everywhere: every token issued to this account so far, this one included,
+    stops working at once. Sign in again for a new one. A password change does the same."""
+    await users_service.end_all_tokens(user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

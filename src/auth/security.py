@@ -31,11 +31,13 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-def create_access_token(user_id: uuid.UUID) -> str:
+def create_access_token(user_id: uuid.UUID, generation: int = 0) -> str:
+    """A token for `user_id`, valid while the user's `token_generation` is `generation`."""
     settings = get_settings()
     now = datetime.now(UTC)
     claims = {
         "sub": str(user_id),
+        "gen": generation,
         "iat": now,
         "exp": now + timedelta(minutes=settings.access_token_minutes),
         "type": "access",
@@ -43,8 +45,9 @@ def create_access_token(user_id: uuid.UUID) -> str:
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), settings.jwt_algorithm)
 
 
-def decode_access_token(token: str) -> uuid.UUID | None:
-    """The user id in a valid, unexpired access token; None for anything else."""
+def decode_access_token(token: str) -> tuple[uuid.UUID, int] | None:
+    """The user id and token generation in a valid, unexpired access token; None for
+    anything else."""
     settings = get_settings()
     try:
         claims = jwt.decode(
@@ -55,6 +58,9 @@ def decode_access_token(token: str) -> uuid.UUID | None:
         )
         if claims.get("type") != "access":
             return None
-        return uuid.UUID(claims["sub"])
+        generation = claims.get("gen", 0)
+        if not isinstance(generation, int):
+            return None
+        return uuid.UUID(claims["sub"]), generation
     except (jwt.PyJWTError, ValueError):
         return None

@@ -19,6 +19,11 @@ class User(TimestampMixin, SoftDeleteMixin, Base):
     is_admin: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
+    # Access tokens carry the generation they were issued in; a password change or "sign out
+    # everywhere" moves it on, which ends every earlier token at once.
+    token_generation: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
     # Changed only by src/credits/service.py, together with its ledger row.
     credits_balance: Mapped[int] = mapped_column(
         Integer, nullable=False, default=0, server_default="0"

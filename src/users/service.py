@@ -72,6 +72,8 @@ async def update(user: User, data: UserUpdate) -> User:
         locked = await UserRepository(session).lock(user.id)
         for key, value in changes.items():
             setattr(locked, key, value)
+        if "password_hash" in changes:
+            locked.token_generation += 1  # every earlier token ends with the old password
         await _flush_unique_email(session, locked)
         return locked
 
@@ -110,3 +112,13 @@ async def purge_deleted(session: AsyncSession, *, now: datetime | None = None) -
     if purged:
         log.info("users.purged", count=purged, cutoff=cutoff.isoformat())
     return purged
+
+
+async def end_all_tokens(user: User) -> None:
+    """Sign out everywhere: every access token issued so far stops working."""
+
+    async def apply(session: AsyncSession) -> None:
+        locked = await UserRepository(session).lock(user.id)
+        locked.token_generation += 1
+
+    await execute_in_transaction(apply)
