@@ -135,10 +135,12 @@ def _participants(chats: Sequence[Chat]) -> list[str]:
     return list(dict.fromkeys(name for chat in chats for name in chat.participants))
 
 
-def _plan(content: str, chats: Sequence[Chat], history: Sequence[AIMessage]) -> QueryPlan:
+def _plan(
+    content: str, chats: Sequence[Chat], participants: list[str], history: Sequence[AIMessage]
+) -> QueryPlan:
     previous = next((m.content for m in reversed(history) if m.role == "user"), None)
     return plan_query(
-        content, participants=_participants(chats), now=_reference_time(chats), previous=previous
+        content, participants=participants, now=_reference_time(chats), previous=previous
     )
 
 
@@ -170,7 +172,8 @@ async def prepare(user_id: uuid.UUID, conversation_id: uuid.UUID, data: Question
             )
         )
         await session.flush()
-    plan = _plan(data.content, chats, history)
+    participants = _participants(chats)
+    plan = _plan(data.content, chats, participants, history)
     requested = retrieval.Filters(
         senders=filters.senders if filters else None,
         since=filters.since if filters else None,
@@ -193,12 +196,12 @@ async def prepare(user_id: uuid.UUID, conversation_id: uuid.UUID, data: Question
         ),
         history=[Turn(role=m.role, content=m.content) for m in history],
         search_text=search_text,
-        form=question_form(search_text, _participants(chats)),
+        form=question_form(search_text, participants),
         requested=requested,
     )
 
 
-async def _search_vector(embedder: Embedder, text: str, form: str) -> tuple[list[float], float]:
+async def search_vector(embedder: Embedder, text: str, form: str) -> tuple[list[float], float]:
     """The unit vector searched for, and the length of the vector it is the direction of:
     the question's vector less `form_weight` times its form's (measured on the evaluation:
     chatter that is only shaped like the question, or only from someone it names, ranks
@@ -220,7 +223,7 @@ async def find_evidence(question: Question) -> list[Evidence]:
     settings = get_settings()
     text = question.search_text or question.content
     embedder = get_embedder()
-    question_vector, length = await _search_vector(embedder, text, question.form)
+    question_vector, length = await search_vector(embedder, text, question.form)
     floor = settings.rag_min_similarity
     if floor is None:
         floor = embedder.min_similarity

@@ -172,7 +172,7 @@ async def test_chatter_shaped_like_the_question_ranks_below_the_answer(
 
     [plain] = await embedder.embed([question], query=True)
     assert (await nearest(plain)).startswith("Jess: ")
-    searched, length = await rag_service._search_vector(embedder, question, form)
+    searched, length = await rag_service.search_vector(embedder, question, form)
     assert 0 < length < 1
     assert await nearest(searched) == "Tom: the new sofa came to 1,200 in the end"
     await outbox.wait_idle()
