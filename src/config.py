@@ -43,7 +43,9 @@ class Settings(BaseSettings):
 
     jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
     jwt_algorithm: str = "HS256"
-    access_token_minutes: int = 60
+    # Access tokens are short; a refresh token (rotated on each use) gets the next one.
+    access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=30, ge=1)
 
     # Abuse limits, counted in Redis and so shared by every API process: sign-ins and
     # registrations per client address, sign-ins per account (each costs an argon2 hash),

@@ -1,5 +1,6 @@
 """Every mapped model, imported once so that `Base.metadata` is complete (Alembic, tests)."""
 
+from src.auth.models import RefreshToken
 from src.categories.models import Category, InsightType
 from src.chats.models import Chat, ChatMessage, ChatUpload
 from src.credits.models import CreditTransaction
@@ -26,5 +27,6 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PaymentEvent",
+    "RefreshToken",
     "User",
 ]

@@ -4,12 +4,14 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from src.auth import security
+from src.auth import service as auth_service
 from src.auth.dependencies import CurrentUser, DbSession
-from src.auth.schemas import Token
+from src.auth.schemas import RefreshRequest, Token
 from src.config import get_settings
 from src.error_responses import responses
 from src.ratelimit import client_address, enforce
 from src.users import service as users_service
+from src.users.models import User
 from src.users.schemas import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -44,7 +46,8 @@ async def token(
 ) -> Token:
     """Exchange email (`username` field) and password for a bearer access token.
 
-    Send it as `Authorization: Bearer <access_token>`; it expires after `expires_in` seconds.
+    Send it as `Authorization: Bearer <access_token>`; it expires after `expires_in` seconds
+    (`ACCESS_TOKEN_MINUTES`, 15). Then trade `refresh_token` at `POST /auth/refresh`.
     401 `invalid_credentials` for a wrong email or password. 429 past
     `AUTH_ATTEMPTS_PER_MINUTE_PER_ADDRESS` attempts from one address or
     `AUTH_ATTEMPTS_PER_MINUTE_PER_ACCOUNT` on one email, before any password is checked.
@@ -55,10 +58,25 @@ async def token(
         f"auth:account:{account}", limit=get_settings().auth_attempts_per_minute_per_account
     )
     user = await users_service.authenticate(session, form.username, form.password)
+    return _pair(user, await auth_service.issue(session, user))
+
+
+def _pair(user: User, refresh_secret: str) -> Token:
     return Token(
         access_token=security.create_access_token(user.id, user.token_generation),
         expires_in=get_settings().access_token_minutes * 60,
+        refresh_token=refresh_secret,
     )
+
+
+@router.post("/refresh", response_model=Token, responses=responses(401, 422, 429))
+async def refresh(request: Request, data: RefreshRequest) -> Token:
+    """Trade a refresh token for a new access token and a new refresh token. Each refresh
+    token works once: presenting a used one again revokes every token of its sign-in (it was
+    copied), and so does a password change or logout-all. 401 `not_authenticated` then."""
+    await _limit_address(request)
+    user, secret = await auth_service.rotate(data.refresh_token)
+    return _pair(user, secret)
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401, 503))

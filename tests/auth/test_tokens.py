@@ -1,8 +1,14 @@
 """A stolen token is worth less: a password change, or signing out everywhere, ends every
 token issued before it."""
 
-import httpx
+from datetime import UTC, datetime, timedelta
 
+import httpx
+from sqlalchemy import func, select
+
+from src.auth import service as auth_service
+from src.auth.models import RefreshToken
+from src.database import SessionLocal
 from tests.factories import assert_envelope, login, register
 
 NEW_PASSWORD = "a-new-password-42"
@@ -56,3 +62,81 @@ async def test_logout_all_ends_every_token_until_the_next_sign_in(
     )
     again = await login(client, account.email, account.password)
     assert (await client.get("/api/v1/users/me", headers=bearer(again))).status_code == 200
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": email, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    pair: dict[str, str] = response.json()
+    return pair
+
+
+async def trade(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
+    return await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
+
+
+async def test_a_refresh_token_buys_a_new_pair_once(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    first = await sign_in(client, account.email, account.password)
+    assert first["expires_in"] == 15 * 60
+    traded = await trade(client, first["refresh_token"])
+    assert traded.status_code == 200, traded.text
+    second = traded.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    me = await client.get("/api/v1/users/me", headers=bearer(second["access_token"]))
+    assert me.status_code == 200
+    # The next one works in turn.
+    assert (await trade(client, second["refresh_token"])).status_code == 200
+
+
+async def test_a_used_refresh_token_revokes_its_whole_sign_in(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    stolen = (await sign_in(client, account.email, account.password))["refresh_token"]
+    owner_next = (await trade(client, stolen)).json()["refresh_token"]
+    # The thief presents the copy: refused, and the owner's newer token dies with it.
+    assert_envelope(await trade(client, stolen), 401, "not_authenticated")
+    assert_envelope(await trade(client, owner_next), 401, "not_authenticated")
+    # Another sign-in (another family) is not affected.
+    other = (await sign_in(client, account.email, account.password))["refresh_token"]
+    assert (await trade(client, other)).status_code == 200
+
+
+async def test_logout_all_and_password_changes_end_refresh_tokens(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client)
+    pair = await sign_in(client, account.email, account.password)
+    out = await client.post("/api/v1/auth/logout-all", headers=bearer(pair["access_token"]))
+    assert out.status_code == 204
+    assert_envelope(await trade(client, pair["refresh_token"]), 401, "not_authenticated")
+
+    pair = await sign_in(client, account.email, account.password)
+    changed = await client.patch(
+        "/api/v1/users/me",
+        json={"password": NEW_PASSWORD, "current_password": account.password},
+        headers=bearer(pair["access_token"]),
+    )
+    assert changed.status_code == 200
+    assert_envelope(await trade(client, pair["refresh_token"]), 401, "not_authenticated")
+
+
+async def test_unknown_refresh_tokens_are_refused(client: httpx.AsyncClient) -> None:
+    assert_envelope(await trade(client, "not-a-token"), 401, "not_authenticated")
+    assert_envelope(await trade(client, ""), 422, "validation_error")
+
+
+async def test_expired_refresh_tokens_are_purged(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    pair = await sign_in(client, account.email, account.password)
+    async with SessionLocal() as session:
+        count = (
+            select(func.count()).select_from(RefreshToken).where(RefreshToken.user_id == account.id)
+        )
+        assert await session.scalar(count) == 2  # registering signed in once too
+        later = datetime.now(UTC) + timedelta(days=31)
+        assert await auth_service.purge_expired(session, now=later) >= 2
+        await session.commit()
+        assert await session.scalar(count) == 0
+    assert_envelope(await trade(client, pair["refresh_token"]), 401, "not_authenticated")

@@ -2,6 +2,7 @@ from typing import Any
 
 from celery import Task
 
+from src.auth import service as auth_service
 from src.chats import service as chats_service
 from src.database import get_async_db_transaction
 from src.logging import get_logger
@@ -19,7 +20,8 @@ async def _purge() -> int:
         chats = await chats_service.purge_deleted(session)
         await rag_service.forget_chats(session, chats)
         users = await users_service.purge_deleted(session)
-    return conversations + len(chats) + users
+        tokens = await auth_service.purge_expired(session)
+    return conversations + len(chats) + users + tokens
 
 
 @task("chatsight.maintenance.purge_soft_deleted")
