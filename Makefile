@@ -40,9 +40,9 @@ migrate: $(STAMP)
 reset-db: $(STAMP)  ## drop and re-create the database, then migrate
 	$(STACK) reset-db
 
-worker: $(STAMP)  ## one Celery worker on its own
+worker: $(STAMP)  ## one Celery worker on its own, for both queues
 	$(STACK) exec -- env CELERY_WORKER=true $(PY) -m celery -A workers.celery_app worker \
-		--loglevel INFO -Q chatsight
+		--loglevel INFO -Q chatsight,chatsight.bulk
 
 bench: $(STAMP)  ## benchmarks (not tests): print figures, write bench/reports/
 	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.chat_merge && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval && $(PY) -m bench.embeddings'

@@ -361,6 +361,26 @@ def run(servers: Servers) -> int:
             ),
             worker_env,
         )
+        # Imports and indexing: their own worker, so that they never hold up an insight.
+        supervisor.spawn(
+            "bulk-worker",
+            python_command(
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                env.get("BULK_WORKER_CONCURRENCY", "1"),
+                "-Q",
+                "chatsight.bulk",
+                "-n",
+                "bulk@%h",
+            ),
+            worker_env,
+        )
         supervisor.spawn(
             "beat",
             python_command(

@@ -1,4 +1,5 @@
-"""The one Celery app: `celery -A workers.celery_app worker` (with `CELERY_WORKER=true`).
+"""The one Celery app: `celery -A workers.celery_app worker -Q <queue>` (with
+`CELERY_WORKER=true`), one worker per queue (`INTERACTIVE_QUEUE`, `BULK_QUEUE`).
 
 Settings for not losing work: late acks, requeue when a worker dies mid-task, one message
 prefetched at a time, a visibility timeout longer than the longest task, JSON only, and no
@@ -19,10 +20,17 @@ from celery.signals import (
     worker_shutdown,
 )
 
+from src.chats.importing import IMPORT_TASK, INDEX_TASK
 from src.config import get_settings
 from src.logging import configure_logging
 
 settings = get_settings()
+
+#: Work a person waits on (insights, the outbox relay, the sweepers, pings) and bulk work
+#: (imports, indexing: minutes of parsing and embedding) have queues and workers of their
+#: own, so that a backlog of bulk work never delays an insight.
+INTERACTIVE_QUEUE = "chatsight"
+BULK_QUEUE = "chatsight.bulk"
 
 celery_app = Celery("chatsight", broker=settings.redis_url, include=["workers.tasks"])
 celery_app.conf.update(
@@ -38,7 +46,8 @@ celery_app.conf.update(
     broker_transport_options={"visibility_timeout": 60 * 60},
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
-    task_default_queue="chatsight",
+    task_default_queue=INTERACTIVE_QUEUE,
+    task_routes={IMPORT_TASK: {"queue": BULK_QUEUE}, INDEX_TASK: {"queue": BULK_QUEUE}},
     enable_utc=True,
     timezone="UTC",
     beat_schedule={

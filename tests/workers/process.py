@@ -66,7 +66,7 @@ async def start_worker(*, purge: bool = True, **env_overrides: str) -> WorkerPro
         "--pool",
         "solo",
         "-Q",
-        "chatsight",
+        "chatsight,chatsight.bulk",
         "--without-heartbeat",
         "--without-gossip",
         "--without-mingle",
