@@ -344,43 +344,31 @@ def run(servers: Servers) -> int:
             env,
         )
         worker_env = {**env, "CELERY_WORKER": "true"}
-        supervisor.spawn(
-            "worker",
-            python_command(
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                env.get("WORKER_CONCURRENCY", "2"),
-                "-Q",
-                "chatsight",
-            ),
-            worker_env,
-        )
-        # Imports and indexing: their own worker, so that they never hold up an insight.
-        supervisor.spawn(
-            "bulk-worker",
-            python_command(
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                env.get("BULK_WORKER_CONCURRENCY", "1"),
-                "-Q",
-                "chatsight.bulk",
-                "-n",
-                "bulk@%h",
-            ),
-            worker_env,
-        )
+        # One worker per queue: imports and indexing on their own, so that they never hold up
+        # an insight (workers/celery_app.py).
+        for name, queue, concurrency in (
+            ("worker", "chatsight", env.get("WORKER_CONCURRENCY", "2")),
+            ("bulk-worker", "chatsight.bulk", env.get("BULK_WORKER_CONCURRENCY", "1")),
+        ):
+            supervisor.spawn(
+                name,
+                python_command(
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.celery_app",
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    concurrency,
+                    "-Q",
+                    queue,
+                    "-n",
+                    f"{name}@%h",
+                ),
+                worker_env,
+            )
         supervisor.spawn(
             "beat",
             python_command(
