@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # An import job that has not written progress for this long is taken as dead (its worker
     # was killed or its task lost) and marked failed by the sweeper; above the task time limit.
     import_stall_seconds: int = Field(default=1800, ge=1)
+    # A chat left `pending` or `indexing` this long without progress (its task lost with its
+    # broker, its worker killed past its retries) has its indexing sent again by a sweeper.
+    index_stall_seconds: int = Field(default=1800, ge=1)
 
     # Insights.
     insight_max_attempts: int = Field(default=3, ge=1)

@@ -66,6 +66,11 @@ celery_app.conf.update(
             "schedule": settings.sweeper_interval_seconds,
             "options": {"expires": 120},
         },
+        "sweep-index-jobs": {
+            "task": "chatsight.rag.sweep_index",
+            "schedule": settings.sweeper_interval_seconds,
+            "options": {"expires": 120},
+        },
         "purge-soft-deleted": {
             "task": "chatsight.maintenance.purge_soft_deleted",
             "schedule": timedelta(hours=6),

@@ -12,17 +12,20 @@ Re-running it changes nothing that is done; a job cut short resumes where it sto
 """
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.chats.importing import INDEX_TASK
 from src.chats.models import Chat, ChatMessage, IndexStatus
 from src.config import get_settings
 from src.database import get_async_db_transaction
 from src.database_utils import execute_in_transaction
 from src.logging import get_logger
+from src.outbox import service as outbox
 from src.rag.chunking import MIN_VECTOR_WORDS, ChunkMessage, chunk_messages
 from src.rag.embeddings import EmbeddingError, get_embedder
 from src.rag.language import detect_language, search_config
@@ -215,3 +218,31 @@ async def run_index(chat_id: uuid.UUID) -> str:
 
 async def fail_index(chat_id: uuid.UUID, reason: str) -> None:
     await _set_status(chat_id, IndexStatus.FAILED, reason[:1000])
+
+
+async def sweep_stalled(now: datetime | None = None) -> int:
+    """Send again the indexing of the chats left `pending` or `indexing` with no progress for
+    `INDEX_STALL_SECONDS` (a task lost with its broker, a worker killed past its retries).
+    Indexing resumes where it stopped, and a chat it cannot index ends `failed`, so sending
+    it again is safe; the chats are touched so that the next sweep leaves them alone."""
+    before = (now or datetime.now(UTC)) - timedelta(seconds=get_settings().index_stall_seconds)
+    async with get_async_db_transaction() as session:
+        stalled = (
+            await session.scalars(
+                select(Chat.id)
+                .where(
+                    Chat.index_status.in_([IndexStatus.PENDING, IndexStatus.INDEXING]),
+                    Chat.updated_at < before,
+                )
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for chat_id in stalled:
+            await outbox.stage(session, INDEX_TASK, str(chat_id))
+        if stalled:
+            await session.execute(
+                update(Chat).where(Chat.id.in_(stalled)).values(updated_at=func.now())
+            )
+    if stalled:
+        log.warning("rag.index_resent", chats=len(stalled))
+    return len(stalled)

@@ -24,3 +24,9 @@ def index_chat(self: Task[Any, Any], chat_id: str) -> str:
             runtime.run(indexing.fail_index(uuid.UUID(chat_id), str(exc)))
             return "failed"
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+
+
+@task("chatsight.rag.sweep_index")
+def sweep_index(self: Task[Any, Any]) -> int:
+    """Send again the indexing of chats left pending or indexing without progress."""
+    return runtime.run(indexing.sweep_stalled())
