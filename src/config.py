@@ -78,11 +78,15 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=65_536, ge=1)
     max_participants: int = Field(default=5_000, ge=1)
     # An import job that has not written progress for this long is taken as dead (its worker
-    # was killed or its task lost) and marked failed by the sweeper; above the task time limit.
+    # was killed or its task lost; above the task time limit): the sweeper sends it again,
+    # or fails it with that reason once it has run `import_max_attempts` times.
     import_stall_seconds: int = Field(default=1800, ge=1)
+    import_max_attempts: int = Field(default=3, ge=1)
     # A chat left `pending` or `indexing` this long without progress (its task lost with its
-    # broker, its worker killed past its retries) has its indexing sent again by a sweeper.
+    # broker, its worker killed past its retries) has its indexing sent again by a sweeper,
+    # or failed with that reason once it has run `index_max_attempts` times.
     index_stall_seconds: int = Field(default=1800, ge=1)
+    index_max_attempts: int = Field(default=5, ge=1)
 
     # Insights.
     insight_max_attempts: int = Field(default=3, ge=1)

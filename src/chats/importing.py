@@ -215,13 +215,30 @@ def summary(messages: Sequence[ParsedMessage]) -> dict[str, Any]:
     }
 
 
+#: A chat's index state when new messages are queued for indexing: a new job, its runs
+#: counted from zero.
+INDEXING_QUEUED: dict[str, Any] = {
+    "index_status": IndexStatus.PENDING,
+    "index_error": None,
+    "index_attempts": 0,
+}
+
+
+async def stage_indexing(session: AsyncSession, chat: Chat) -> None:
+    """Queue the indexing of the messages the chat has not indexed yet, in the caller's
+    transaction."""
+    for key, value in INDEXING_QUEUED.items():
+        setattr(chat, key, value)
+    await outbox.stage(session, INDEX_TASK, str(chat.id))
+
+
 def ready_values(parsed: ParsedChat) -> dict[str, Any]:
     """The chat row's values once an export's messages are stored."""
     return {
         **summary(parsed.messages),
         "status": ChatStatus.READY,
         "source_format": parsed.format.value,
-        "index_status": IndexStatus.PENDING,
+        **INDEXING_QUEUED,
         "import_progress": 1.0,
         "imported_at": datetime.now(UTC),
         "error": None,
@@ -355,8 +372,8 @@ async def store_new(
     )
     for key, value in ready_values(parsed).items():
         setattr(chat, key, value)
+    await stage_indexing(session, chat)
     await session.flush()
-    await outbox.stage(session, INDEX_TASK, str(chat.id))
     log.info("chat.imported", chat_id=str(chat.id), messages=len(parsed.messages))
     return chat, True
 
@@ -417,8 +434,7 @@ async def merge_into(
         chat.first_message_at = min([*times, *filter(None, [chat.first_message_at])])
         chat.last_message_at = max([*times, *filter(None, [chat.last_message_at])])
         chat.time_precision = precision
-        chat.index_status = IndexStatus.PENDING
-        await outbox.stage(session, INDEX_TASK, str(chat.id))
+        await stage_indexing(session, chat)
         await insights_service.mark_stale(session, chat.id)
     chat.last_merge_added = len(plan.added)
     chat.last_merge_already_present = plan.already_present
@@ -451,6 +467,7 @@ async def stage_job(
 ) -> None:
     """Queue a worker job for the export, with its bytes, in the caller's transaction:
     committed means it will run."""
+    chat.import_attempts = 0
     await outbox.stage(session, IMPORT_TASK, str(chat.id))
     await ChatRepository(session).save_upload(
         ChatUpload(
@@ -494,9 +511,10 @@ async def run_import(chat_id: uuid.UUID) -> JobOutcome:
     or merge (into an existing one) in one transaction that also ends the job. Idempotent: a
     chat that is not `importing` any more (done, failed, or deleted) is left alone."""
     async with get_async_db_transaction() as session:
-        chat = await ChatRepository(session).get(chat_id)
-        upload = await ChatRepository(session).get_upload(chat_id) if chat else None
-    if chat is None or chat.status != ChatStatus.IMPORTING or upload is None:
+        repository = ChatRepository(session)
+        upload = await repository.get_upload(chat_id)
+        chat = await repository.start_import_attempt(chat_id) if upload else None
+    if chat is None or upload is None:
         log.info("chat.import_skipped", chat_id=str(chat_id))
         return JobOutcome.SKIPPED
 
@@ -603,17 +621,36 @@ async def fail_import(chat_id: uuid.UUID, reason: str, *, merge: bool | None = N
     log.warning("chat.import_failed", chat_id=str(chat_id), reason=reason, merge=merge)
 
 
-async def sweep_stalled(now: datetime | None = None) -> int:
-    """Fail the import jobs that stopped writing progress `IMPORT_STALL_SECONDS` ago (a worker
-    killed past its retries, a task lost with its broker, a time limit)."""
-    before = (now or datetime.now(UTC)) - timedelta(seconds=get_settings().import_stall_seconds)
+async def sweep_stalled(now: datetime | None = None) -> dict[str, int]:
+    """Deal with the import jobs that stopped writing progress `IMPORT_STALL_SECONDS` ago (a
+    worker killed, a task lost with its broker, a time limit): send again the ones that still
+    have their upload and have run fewer than `IMPORT_MAX_ATTEMPTS` times (an import resumes
+    from the stored upload, and a second delivery finds the upload taken), fail the others
+    with that reason."""
+    settings = get_settings()
+    before = (now or datetime.now(UTC)) - timedelta(seconds=settings.import_stall_seconds)
     async with get_async_db_transaction() as session:
-        stalled = await ChatRepository(session).stalled_imports(before)
+        repository = ChatRepository(session)
+        stalled = await repository.stalled_imports(before)
+        resend = [
+            s.chat_id
+            for s in stalled
+            if s.mode is not None and s.attempts < settings.import_max_attempts
+        ]
+        for chat_id in resend:
+            await outbox.stage(session, IMPORT_TASK, str(chat_id))
+        await repository.touch(resend)
     # fail_import changes only a chat still `importing`: two sweeps at once are harmless.
-    for chat_id, mode in stalled:
+    for job in stalled:
+        if job.chat_id in resend:
+            continue
         await fail_import(
-            chat_id,
-            "The import stopped without finishing (its worker was lost or timed out)",
-            merge=mode == UploadMode.MERGE,
+            job.chat_id,
+            f"The import stopped without finishing after {job.attempts} attempt(s) (its "
+            "worker was lost or timed out)",
+            merge=job.mode == UploadMode.MERGE,
         )
-    return len(stalled)
+    counts = {"resent": len(resend), "failed": len(stalled) - len(resend)}
+    if stalled:
+        log.warning("chat.imports_swept", **counts)
+    return counts

@@ -87,6 +87,11 @@ class Chat(TimestampMixin, SoftDeleteMixin, Base):
     last_merge_added: Mapped[int | None] = mapped_column(Integer)
     last_merge_already_present: Mapped[int | None] = mapped_column(Integer)
     last_merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Runs of the current import (or merge) job: a worker lost mid-import makes the sweeper
+    # send it again until `IMPORT_MAX_ATTEMPTS`, then fail it with that reason.
+    import_attempts: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
     # Retrieval index, and how far (by seq) it is embedded.
     index_status: Mapped[str] = mapped_column(
         String(16), nullable=False, default=IndexStatus.PENDING, server_default="pending"
@@ -95,6 +100,10 @@ class Chat(TimestampMixin, SoftDeleteMixin, Base):
         Integer, nullable=False, default=0, server_default="0"
     )
     index_error: Mapped[str | None] = mapped_column(Text)
+    # Runs of the current indexing job (since it was last queued for new messages).
+    index_attempts: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
     # The language its messages are written in (ISO 639-1), detected when it is indexed.
     language: Mapped[str | None] = mapped_column(String(8))
 

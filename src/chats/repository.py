@@ -1,5 +1,6 @@
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,13 @@ from src.chats.models import MESSAGE_COLUMNS, Chat, ChatMessage, ChatStatus, Cha
 from src.database_utils import execute_with_lock_retry, upsert_or_create
 from src.pagination import PageParams, keyset_page
 from src.repository import Repository
+
+
+@dataclass(frozen=True)
+class StalledImport:
+    chat_id: uuid.UUID
+    mode: str | None  # of its upload; None when the upload is gone
+    attempts: int
 
 
 class ChatRepository(Repository[Chat]):
@@ -153,14 +161,38 @@ class ChatRepository(Repository[Chat]):
             chat_id,
         )
 
-    async def stalled_imports(self, before: datetime) -> list[tuple[uuid.UUID, str | None]]:
-        """(chat id, upload mode) of the chats `importing` with no progress since `before`."""
+    async def stalled_imports(self, before: datetime) -> list["StalledImport"]:
+        """The chats `importing` with no progress since `before`."""
         result = await self.session.execute(
-            select(Chat.id, ChatUpload.mode)
+            select(Chat.id, ChatUpload.mode, Chat.import_attempts)
             .outerjoin(ChatUpload, ChatUpload.chat_id == Chat.id)
             .where(Chat.status == ChatStatus.IMPORTING, Chat.updated_at < before)
         )
-        return [(row[0], row[1]) for row in result]
+        return [StalledImport(*row) for row in result]
+
+    async def start_import_attempt(self, chat_id: uuid.UUID) -> Chat | None:
+        """Count a run of the chat's import job (which also shows the sweeper it is alive);
+        None when the chat is not importing (done, failed or deleted)."""
+        return await self.session.scalar(
+            update(Chat)
+            .where(
+                Chat.id == chat_id,
+                Chat.status == ChatStatus.IMPORTING.value,
+                Chat.is_deleted.is_(False),
+            )
+            .values(import_attempts=Chat.import_attempts + 1)
+            .returning(Chat)
+        )
+
+    async def touch(self, chat_ids: Sequence[uuid.UUID]) -> None:
+        """Stamp the chats as just updated (a sweeper's "seen": the next sweep waits again)."""
+        if chat_ids:
+            await self.session.execute(
+                update(Chat)
+                .where(Chat.id.in_(chat_ids))
+                .values(updated_at=func.now())
+                .execution_options(synchronize_session=False)
+            )
 
     async def delete_messages(self, chat_id: uuid.UUID) -> None:
         await self.session.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat_id))

@@ -28,6 +28,10 @@ class ChatRead(BaseModel):
     status: ChatStatus = Field(description="importing, ready or failed")
     error: str | None = Field(description="Why the import failed (status failed).")
     import_progress: float | None = Field(description="0.0 to 1.0 while importing.")
+    import_attempts: int = Field(
+        description="Runs of the latest import or merge job (more than 1: a worker was lost "
+        "and the job was sent again)."
+    )
     message_count: int
     participants: list[str]
     first_message_at: datetime | None
@@ -52,6 +56,8 @@ class ChatRead(BaseModel):
         description="Retrieval index: pending, indexing, ready or failed"
     )
     indexed_messages: int = Field(description="Messages (by seq) embedded for retrieval so far")
+    index_error: str | None = Field(description="Why indexing failed (index_status failed).")
+    index_attempts: int = Field(description="Runs of the latest indexing job.")
     language: str | None = Field(
         description="The language most messages are written in (ISO 639-1), detected when the "
         "chat is first indexed; full-text search stems and drops stop words in it."

@@ -29,7 +29,6 @@ from src.database_utils import UNIQUE_VIOLATION, execute_in_transaction, sqlstat
 from src.exceptions import NotFoundError
 from src.insights import service as insights_service
 from src.logging import get_logger
-from src.outbox import service as outbox
 
 log = get_logger(__name__)
 
@@ -203,8 +202,7 @@ async def append_messages(
             filter(None, [counts["first_message_at"], chat.first_message_at])
         )
         chat.last_message_at = max(filter(None, [counts["last_message_at"], chat.last_message_at]))
-        chat.index_status = IndexStatus.PENDING
-        await outbox.stage(session, importing.INDEX_TASK, str(chat.id))
+        await importing.stage_indexing(session, chat)
         await insights_service.mark_stale(session, chat.id)
         await session.flush()
         return chat, first_seq

@@ -61,6 +61,7 @@ async def _chunk_tail(session: AsyncSession, chat_id: uuid.UUID) -> int | None:
     if chat is None:
         return None
     chat.index_status = IndexStatus.INDEXING
+    chat.index_attempts += 1
     last_id = await session.scalar(
         select(func.coalesce(func.max(ChatChunk.message_id), 0)).where(ChatChunk.chat_id == chat_id)
     )
@@ -220,16 +221,19 @@ async def fail_index(chat_id: uuid.UUID, reason: str) -> None:
     await _set_status(chat_id, IndexStatus.FAILED, reason[:1000])
 
 
-async def sweep_stalled(now: datetime | None = None) -> int:
-    """Send again the indexing of the chats left `pending` or `indexing` with no progress for
-    `INDEX_STALL_SECONDS` (a task lost with its broker, a worker killed past its retries).
-    Indexing resumes where it stopped, and a chat it cannot index ends `failed`, so sending
-    it again is safe; the chats are touched so that the next sweep leaves them alone."""
-    before = (now or datetime.now(UTC)) - timedelta(seconds=get_settings().index_stall_seconds)
+async def sweep_stalled(now: datetime | None = None) -> dict[str, int]:
+    """Deal with the chats left `pending` or `indexing` with no progress for
+    `INDEX_STALL_SECONDS` (a task lost with its broker, a worker killed past its retries):
+    send their indexing again (it resumes where it stopped, so that is safe) and touch them,
+    so that the next sweep leaves them alone; a chat whose indexing has run
+    `INDEX_MAX_ATTEMPTS` times ends `failed` with that reason (full-text search still finds
+    what was stored; the next new messages queue a new job)."""
+    settings = get_settings()
+    before = (now or datetime.now(UTC)) - timedelta(seconds=settings.index_stall_seconds)
     async with get_async_db_transaction() as session:
         stalled = (
-            await session.scalars(
-                select(Chat.id)
+            await session.execute(
+                select(Chat.id, Chat.index_attempts)
                 .where(
                     Chat.index_status.in_([IndexStatus.PENDING, IndexStatus.INDEXING]),
                     Chat.updated_at < before,
@@ -237,12 +241,24 @@ async def sweep_stalled(now: datetime | None = None) -> int:
                 .with_for_update(skip_locked=True)
             )
         ).all()
-        for chat_id in stalled:
+        resend = [chat_id for chat_id, runs in stalled if runs < settings.index_max_attempts]
+        for chat_id in resend:
             await outbox.stage(session, INDEX_TASK, str(chat_id))
-        if stalled:
+        if resend:
             await session.execute(
-                update(Chat).where(Chat.id.in_(stalled)).values(updated_at=func.now())
+                update(Chat).where(Chat.id.in_(resend)).values(updated_at=func.now())
             )
+        exhausted = [(chat_id, runs) for chat_id, runs in stalled if chat_id not in resend]
+        for chat_id, runs in exhausted:
+            await session.execute(
+                update(Chat)
+                .where(Chat.id == chat_id)
+                .values(
+                    index_status=IndexStatus.FAILED,
+                    index_error=f"Indexing stopped without finishing after {runs} attempts",
+                )
+            )
+    counts = {"resent": len(resend), "failed": len(exhausted)}
     if stalled:
-        log.warning("rag.index_resent", chats=len(stalled))
-    return len(stalled)
+        log.warning("rag.index_swept", **counts)
+    return counts

@@ -17,6 +17,7 @@ from src.chats import importing
 from src.chats.models import Chat, ChatUpload
 from src.config import get_settings
 from src.database import SessionLocal
+from src.outbox.models import OutboxMessage
 from tests.chats.test_api import unique_export
 from tests.factories import Account, assert_envelope, register
 
@@ -171,38 +172,77 @@ async def test_the_unpacked_size_decides_inline_or_worker(
     assert response.status_code == 202, response.text
 
 
-async def stall(chat_id: str) -> None:
+async def stall(chat_id: str, **values: Any) -> None:
     async with SessionLocal() as session:
         await session.execute(
             update(Chat)
             .where(Chat.id == uuid.UUID(chat_id))
-            .values(updated_at=datetime.now(UTC) - timedelta(hours=2))
+            .values(updated_at=datetime.now(UTC) - timedelta(hours=2), **values)
         )
         await session.commit()
 
 
-async def test_an_import_that_died_is_swept_to_failed(
+async def import_jobs_staged(chat_id: str, since: datetime) -> int:
+    async with SessionLocal() as session:
+        rows = await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.task_name == importing.IMPORT_TASK,
+                OutboxMessage.created_at >= since,
+            )
+        )
+        return sum(1 for row in rows if row.args == [chat_id])
+
+
+async def test_a_lost_import_is_sent_again_then_failed_after_its_last_attempt(
+    client: httpx.AsyncClient, setting: Any
+) -> None:
+    setting(import_inline_max_bytes=0, import_max_attempts=3)
+    account = await register(client)
+    queued = await upload(client, account, "WhatsApp Chat with Ana.txt", unique_export())
+    assert queued.status_code == 202
+    chat_id = queued.json()["id"]
+    since = datetime.now(UTC)
+    await importing.sweep_stalled()
+    state = (await client.get(f"/api/v1/chats/{chat_id}", headers=account.headers)).json()
+    assert state["status"] == "importing"  # fresh: left alone
+    assert state["import_attempts"] == 0
+    assert await import_jobs_staged(chat_id, since) == 0
+
+    await stall(chat_id)  # as if its task was lost with the broker
+    assert (await importing.sweep_stalled())["resent"] >= 1
+    assert await import_jobs_staged(chat_id, since) == 1
+    await importing.sweep_stalled()  # touched: not sent twice in one stall period
+    assert await import_jobs_staged(chat_id, since) == 1
+    state = (await client.get(f"/api/v1/chats/{chat_id}", headers=account.headers)).json()
+    assert state["status"] == "importing"
+
+    await stall(chat_id, import_attempts=3)  # as if three workers died in the middle of it
+    assert (await importing.sweep_stalled())["failed"] >= 1
+
+    failed = (await client.get(f"/api/v1/chats/{chat_id}", headers=account.headers)).json()
+    assert failed["status"] == "failed"
+    assert "stopped without finishing after 3 attempt(s)" in failed["error"]
+    assert await import_jobs_staged(chat_id, since) == 1
+    async with SessionLocal() as session:
+        assert await session.get(ChatUpload, uuid.UUID(chat_id)) is None
+    # the job, delivered late after all, does nothing
+    assert await importing.run_import(uuid.UUID(chat_id)) == "skipped"
+
+
+async def test_each_run_of_an_import_job_is_counted(
     client: httpx.AsyncClient, setting: Any
 ) -> None:
     setting(import_inline_max_bytes=0)
     account = await register(client)
     queued = await upload(client, account, "WhatsApp Chat with Ana.txt", unique_export())
-    assert queued.status_code == 202
-    chat_id = queued.json()["id"]
-    await importing.sweep_stalled()
-    state = (await client.get(f"/api/v1/chats/{chat_id}", headers=account.headers)).json()
-    assert state["status"] == "importing"  # fresh: left alone
+    chat_id = uuid.UUID(queued.json()["id"])
 
-    await stall(chat_id)  # as if its worker was killed and its task lost
-    assert await importing.sweep_stalled() >= 1
+    assert await importing.run_import(chat_id) == "imported"
+    assert await importing.run_import(chat_id) == "skipped"  # a second delivery
 
-    failed = (await client.get(f"/api/v1/chats/{chat_id}", headers=account.headers)).json()
-    assert failed["status"] == "failed"
-    assert "stopped without finishing" in failed["error"]
-    async with SessionLocal() as session:
-        assert await session.get(ChatUpload, uuid.UUID(chat_id)) is None
-    # the job, delivered late after all, does nothing
-    assert await importing.run_import(uuid.UUID(chat_id)) == "skipped"
+    done = (await client.get(f"/api/v1/chats/{chat_id}", headers=account.headers)).json()
+    assert done["status"] == "ready"
+    assert done["import_attempts"] == 1
 
 
 async def test_a_value_refused_inside_copy_is_invalid_messages(db_session: Any) -> None:

@@ -32,6 +32,7 @@ def import_chat(self: Task[Any, Any], chat_id: str) -> str:
 
 
 @task("chatsight.chats.sweep_imports")
-def sweep_imports(self: Task[Any, Any]) -> int:
-    """Fail the import jobs that stopped writing progress (lost tasks, killed workers)."""
+def sweep_imports(self: Task[Any, Any]) -> dict[str, int]:
+    """Send again, or fail past their last attempt, the import jobs that stopped writing
+    progress (lost tasks, killed workers)."""
     return runtime.run(importing.sweep_stalled())

@@ -27,6 +27,7 @@ def index_chat(self: Task[Any, Any], chat_id: str) -> str:
 
 
 @task("chatsight.rag.sweep_index")
-def sweep_index(self: Task[Any, Any]) -> int:
-    """Send again the indexing of chats left pending or indexing without progress."""
+def sweep_index(self: Task[Any, Any]) -> dict[str, int]:
+    """Send again, or fail past its last attempt, the indexing of chats left pending or
+    indexing without progress."""
     return runtime.run(indexing.sweep_stalled())
