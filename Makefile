@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK := $(PY) -m scripts.stack
 
-.PHONY: run test lint migrate reset-db worker bench eval install clean
+.PHONY: run test faults lint migrate reset-db worker bench eval install clean
 
 install: $(STAMP)
 
@@ -28,6 +28,9 @@ run: $(STAMP)  ## API + worker + beat (+ embedded servers); Ctrl-C stops all
 
 test: $(STAMP)  ## the whole suite against real servers
 	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+faults: $(STAMP)  ## the fault suite alone (also part of `make test`): bench/reports/faults.md
+	$(STACK) exec -- env FAULTS_REPORT=bench/reports/faults.md $(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src workers tests scripts alembic bench evals

@@ -123,4 +123,4 @@ async def test_tables(engine: Any) -> AsyncIterator[None]:
         await connection.run_sync(TestBase.metadata.drop_all)
 
 
-pytest_plugins = ["tests.workers.process"]
+pytest_plugins = ["tests.workers.process", "tests.model_server"]

@@ -7,7 +7,12 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from src.auth.dependencies import CurrentUser, DbSession, owned
 from src.config import get_settings
 from src.error_responses import responses
-from src.exceptions import ChatsightError, NotFoundError, PayloadTooLarge
+from src.exceptions import (
+    ChatsightError,
+    NotFoundError,
+    PayloadTooLarge,
+    ServiceUnavailableError,
+)
 from src.pagination import Page, Pagination
 from src.payments import service as payments_service
 from src.payments.exceptions import InvalidWebhook, UnknownProvider
@@ -90,7 +95,7 @@ async def read_payment(payment: OwnedPayment) -> PaymentRead:
 @router.post(
     "/{payment_id}/fake-complete",
     response_model=PaymentRead,
-    responses=responses(401, 404),
+    responses=responses(401, 404, 503),
 )
 async def complete_fake_checkout(
     payment_id: uuid.UUID, user: CurrentUser, request: Request
@@ -113,6 +118,9 @@ async def complete_fake_checkout(
             content=payload,
             headers={**headers, "Content-Type": "application/json"},
         )
+    if delivered.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        # The database was away for the webhook (it changed nothing): pay again shortly.
+        raise ServiceUnavailableError("The payment could not be recorded; retry shortly")
     if delivered.status_code != status.HTTP_200_OK:
         raise ChatsightError("The fake webhook was not accepted")
     # Read it back in a new transaction: this request's snapshot predates the webhook's.
