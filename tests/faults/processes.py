@@ -60,11 +60,15 @@ class Process:
             await asyncio.sleep(0.1)
 
     def children(self) -> list[int]:
-        """The pids of this process's children (a prefork worker's pool processes)."""
-        path = Path(f"/proc/{self.popen.pid}/task/{self.popen.pid}/children")
-        with suppress(OSError):
-            return [int(pid) for pid in path.read_text().split()]
-        return []
+        """The pids of this process's children (a prefork worker's pool processes), from
+        each process's parent in /proc."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with suppress(OSError, IndexError, ValueError):
+                # "pid (name) state ppid ...": the name may hold spaces, so split after it.
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.popen.pid:
+                    found.append(int(stat.parent.name))
+        return found
 
     def kill(self) -> None:
         """SIGKILL the whole process group: nothing gets to clean up."""
