@@ -79,7 +79,9 @@ async def wait_idle() -> None:
 
 async def relay(limit: int = BATCH) -> int:
     """Publish up to `limit` staged tasks, oldest first; returns how many were sent."""
-    async with get_async_db_transaction() as session:
+    # READ COMMITTED: a relay that takes the lock just after another one committed must see
+    # that relay's rows as sent, not fail to lock them (40001 under REPEATABLE READ).
+    async with get_async_db_transaction(isolation_level="READ COMMITTED") as session:
         if not await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))):
             return 0  # another relay is running; it will see these rows
         rows = (

@@ -160,6 +160,31 @@ async def test_unknown_type_missing_chat_and_other_users(client: httpx.AsyncClie
     await outbox.wait_idle()
 
 
+async def test_relays_racing_each_other_send_each_row_once() -> None:
+    """Relays started together (after-commit relays of many requests, beat's): whichever takes
+    the lock just after another one committed sees that one's rows as sent, and fails on
+    nothing."""
+    marker = uuid.uuid4().hex
+
+    async def stage_many(session: Any) -> None:
+        for index in range(4):
+            await outbox.stage(session, "chatsight.diagnostics.ping", marker, index)
+
+    for _ in range(50):
+        await execute_in_transaction(stage_many)
+        await asyncio.gather(*(outbox.relay(limit=1) for _ in range(8)))
+    while await outbox.pending_count():
+        await outbox.relay()
+    async with SessionLocal() as session:
+        rows = (
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.args[0].astext == marker)
+            )
+        ).all()
+    assert len(rows) == 200
+    assert all(row.sent_at is not None and row.attempts == 1 for row in rows)
+
+
 async def test_a_rolled_back_unit_stages_nothing() -> None:
     before = await outbox.pending_count()
     marker = uuid.uuid4().hex
