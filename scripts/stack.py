@@ -11,6 +11,7 @@ that folder is reused and left running.
 """
 
 import argparse
+import functools
 import os
 import signal
 import socket
@@ -280,6 +281,20 @@ def migrate(env: dict[str, str]) -> None:
     )
 
 
+def lower_priority(niceness: int) -> None:
+    """Lower the calling process's CPU priority by `niceness` (a `preexec_fn`: it runs in the
+    child, after its `setsid`). Linux with autogroup scheduling (the default of most
+    distributions) shares the CPU between sessions first and weighs a process's nice only
+    inside its own session, so a process started in a session of its own has its session's
+    nice lowered too; elsewhere that file is missing and the process's nice is what counts."""
+    os.nice(niceness)
+    try:
+        with open("/proc/self/autogroup", "w") as autogroup:
+            autogroup.write(str(niceness))
+    except OSError:
+        pass
+
+
 class Supervisor:
     """Runs child processes in their own sessions and stops them all on SIGINT/SIGTERM."""
 
@@ -287,9 +302,17 @@ class Supervisor:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.stopping = False
 
-    def spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        say(f"starting {name}: {' '.join(command)}")
-        self.children[name] = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    def spawn(
+        self, name: str, command: list[str], env: dict[str, str], *, niceness: int = 0
+    ) -> None:
+        say(f"starting {name}{f' at nice {niceness}' if niceness else ''}: {' '.join(command)}")
+        self.children[name] = subprocess.Popen(
+            command,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+            preexec_fn=functools.partial(lower_priority, niceness) if niceness else None,
+        )
 
     def wait(self) -> int:
         def on_signal(signum: int, _frame: object) -> None:
@@ -345,10 +368,17 @@ def run(servers: Servers) -> int:
         )
         worker_env = {**env, "CELERY_WORKER": "true"}
         # One worker per queue: imports and indexing on their own, so that they never hold up
-        # an insight (workers/celery_app.py).
-        for name, queue, concurrency in (
-            ("worker", "chatsight", env.get("WORKER_CONCURRENCY", "2")),
-            ("bulk-worker", "chatsight.bulk", env.get("BULK_WORKER_CONCURRENCY", "1")),
+        # an insight (workers/celery_app.py). The bulk one runs at a lower CPU priority: its
+        # embedding takes every core it can get, which otherwise costs the insights a quarter
+        # to a third of their throughput (bench/reports/insight_jobs.md).
+        for name, queue, concurrency, niceness in (
+            ("worker", "chatsight", env.get("WORKER_CONCURRENCY", "2"), 0),
+            (
+                "bulk-worker",
+                "chatsight.bulk",
+                env.get("BULK_WORKER_CONCURRENCY", "1"),
+                int(env.get("BULK_WORKER_NICE", "10")),
+            ),
         ):
             supervisor.spawn(
                 name,
@@ -368,6 +398,7 @@ def run(servers: Servers) -> int:
                     f"{name}@%h",
                 ),
                 worker_env,
+                niceness=niceness,
             )
         supervisor.spawn(
             "beat",
