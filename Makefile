@@ -48,7 +48,7 @@ worker: $(STAMP)  ## one Celery worker on its own, for both queues
 		--loglevel INFO -Q chatsight,chatsight.bulk
 
 bench: $(STAMP)  ## benchmarks (not tests): print figures, write bench/reports/
-	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.chat_merge && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval && $(PY) -m bench.embeddings'
+	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.request_path && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.chat_merge && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval && $(PY) -m bench.embeddings'
 
 eval: $(STAMP)  ## retrieval evaluation (planted facts, paraphrased questions): evals/reports/rag.md
 	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && RAG_QUESTIONS_PER_MINUTE=1000000 LOG_LEVEL=WARNING $(PY) -m evals.rag'

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=10_000, ge=0)
     # How long a request waits for a pooled connection before answering 503.
     db_pool_timeout_seconds: float = Field(default=10, gt=0)
+    # A round trip on every checkout to test the connection first. Off: a connection that
+    # died (a database restart) fails the one request that used it with a 503, and the
+    # engine then replaces every pooled connection older than the failure.
+    db_pool_pre_ping: bool = False
     db_retry_attempts: int = 8
     db_lock_retry_attempts: int = 3
 

@@ -140,7 +140,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pool_pre_ping,
         isolation_level=settings.db_isolation_level,
         connect_args=connect_args,
     )

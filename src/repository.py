@@ -3,7 +3,7 @@
 import uuid
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.database import Base
@@ -24,11 +24,15 @@ class Repository(Generic[ModelT]):
         )
         return result.scalar_one_or_none()
 
-    async def get_owned(self, id_: uuid.UUID, user_id: uuid.UUID) -> ModelT | None:
-        """The row with this id if `user_id` owns it; None for missing, deleted or not theirs."""
+    async def get_owned(
+        self, id_: uuid.UUID, user_id: uuid.UUID, *also: ColumnElement[bool]
+    ) -> ModelT | None:
+        """The row with this id if `user_id` owns it (and `also` holds: one query); None for
+        missing, deleted or not theirs."""
         statement = select(self.model).where(
             self.model.id == id_,  # type: ignore[attr-defined]
             self.model.user_id == user_id,  # type: ignore[attr-defined]
+            *also,
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 

@@ -3,10 +3,12 @@
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.auth.security import decode_access_token
@@ -14,7 +16,7 @@ from src.database import Base, SessionLocal, get_db
 from src.exceptions import AuthenticationError, NotFoundError, PermissionDeniedError
 from src.repository import Repository
 from src.users.models import User
-from src.users.repository import UserRepository
+from src.users.repository import UserRepository, live
 
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
@@ -23,7 +25,26 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 ModelT = TypeVar("ModelT", bound=Base)
 
 
-async def get_current_user(token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    generation: int
+
+
+async def get_access_claims(token: Annotated[str | None, Depends(oauth2_scheme)]) -> AccessClaims:
+    """What a valid, unexpired bearer token says (no database read); 401 otherwise."""
+    if not token:
+        raise AuthenticationError()
+    claims = decode_access_token(token)
+    if claims is None:
+        raise AuthenticationError("Invalid or expired token")
+    return AccessClaims(*claims)
+
+
+Claims = Annotated[AccessClaims, Depends(get_access_claims)]
+
+
+async def get_current_user(claims: Claims) -> User:
     """The live user behind the bearer token; 401 for a missing, bad or expired token, a
     token from before a password change or "sign out everywhere", or an account that was
     deleted or deactivated since.
@@ -31,15 +52,9 @@ async def get_current_user(token: Annotated[str | None, Depends(oauth2_scheme)])
     Read in a short session of its own, whose connection goes back to the pool at once: a
     request then never holds one connection while it waits for another (a unit of work),
     which under load would empty the pool and deadlock it."""
-    if not token:
-        raise AuthenticationError()
-    claims = decode_access_token(token)
-    if claims is None:
-        raise AuthenticationError("Invalid or expired token")
-    user_id, generation = claims
     async with SessionLocal() as session:
-        user = await UserRepository(session).get(user_id)
-    if user is None or not user.is_active or user.token_generation != generation:
+        user = await UserRepository(session).get(claims.user_id)
+    if user is None or not user.is_active or user.token_generation != claims.generation:
         raise AuthenticationError("Invalid or expired token")
     return user
 
@@ -60,17 +75,23 @@ def owned(
     repository: type[Repository[ModelT]], *, param: str, resource: str
 ) -> Callable[..., Awaitable[ModelT]]:
     """A dependency that loads `repository.model` by the path parameter `param` for the
-    current user, or raises 404 `"{resource} not found"` when it is missing, soft-deleted or
-    owned by someone else. Use it as `chat: Annotated[Chat, Depends(owned(ChatRepository,
+    bearer of the token, or raises 404 `"{resource} not found"` when it is missing,
+    soft-deleted or owned by someone else (401 when the token no longer counts, as for
+    `CurrentUser`). Use it as `chat: Annotated[Chat, Depends(owned(ChatRepository,
     param="chat_id", resource="Chat"))]`."""
 
     async def dependency(
         session: DbSession,
-        user: CurrentUser,
+        claims: Claims,
         resource_id: Annotated[uuid.UUID, Path(alias=param)],
     ) -> ModelT:
-        record = await repository(session).get_owned(resource_id, user.id)
+        # The user's liveness is checked in the same query: one connection, one round trip.
+        record = await repository(session).get_owned(
+            resource_id, claims.user_id, live(claims.user_id, claims.generation)
+        )
         if record is None:
+            if not await session.scalar(select(live(claims.user_id, claims.generation))):
+                raise AuthenticationError("Invalid or expired token")
             raise NotFoundError(resource)
         return record
 

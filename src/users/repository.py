@@ -1,12 +1,23 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, exists, select
 
 from src.database_utils import execute_with_lock_retry
 from src.exceptions import NotFoundError
 from src.repository import Repository
 from src.users.models import User
+
+
+def live(user_id: uuid.UUID, generation: int) -> ColumnElement[bool]:
+    """SQL for: the user exists, is active and not deleted, and tokens of `generation` still
+    count (no password change or "sign out everywhere" since)."""
+    return exists().where(
+        User.id == user_id,
+        User.is_active.is_(True),
+        User.is_deleted.is_(False),
+        User.token_generation == generation,
+    )
 
 
 class UserRepository(Repository[User]):

@@ -64,6 +64,37 @@ async def test_logout_all_ends_every_token_until_the_next_sign_in(
     assert (await client.get("/api/v1/users/me", headers=bearer(again))).status_code == 200
 
 
+async def test_owned_resources_check_the_token_in_the_same_query(
+    client: httpx.AsyncClient,
+) -> None:
+    """`GET /chats/{id}` checks the owner's liveness in the query that loads the chat: an
+    ended token is 401 there too (not 404), and a live one still gets 404 for a chat that is
+    not its own."""
+    from sqlalchemy import update
+
+    from src.users.models import User
+    from tests.chats.test_api import unique_export, upload
+
+    owner = await register(client)
+    stranger = await register(client)
+    chat_id = (await upload(client, owner, unique_export())).json()["id"]
+    path = f"/api/v1/chats/{chat_id}"
+    assert (await client.get(path, headers=owner.headers)).status_code == 200
+    assert_envelope(await client.get(path, headers=stranger.headers), 404, "not_found")
+
+    old_token = owner.token
+    assert (await client.post("/api/v1/auth/logout-all", headers=owner.headers)).status_code == 204
+    assert_envelope(await client.get(path, headers=bearer(old_token)), 401, "not_authenticated")
+
+    async with SessionLocal() as session:
+        await session.execute(update(User).where(User.id == stranger.id).values(is_active=False))
+        await session.commit()
+    assert_envelope(await client.get(path, headers=stranger.headers), 401, "not_authenticated")
+
+    fresh = await login(client, owner.email, owner.password)
+    assert (await client.get(path, headers=bearer(fresh))).status_code == 200
+
+
 async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:
     response = await client.post(
         "/api/v1/auth/token", data={"username": email, "password": password}

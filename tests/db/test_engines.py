@@ -12,7 +12,7 @@ async def test_api_engine_is_pooled_as_specified() -> None:
         assert isinstance(pool, AsyncAdaptedQueuePool)
         assert pool.size() == 10
         assert pool._max_overflow == 5
-        assert pool._pre_ping is True
+        assert pool._pre_ping is False  # DB_POOL_PRE_PING: a dead connection costs one 503
         async with engine.connect() as connection:
             level = await connection.scalar(text("SHOW transaction_isolation"))
         assert level == "repeatable read"

@@ -11,14 +11,15 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from src import broker
 from src.config import get_settings
 from src.credits import service as credits_service
 from src.credits.models import CreditKind, CreditTransaction
-from src.database import SessionLocal
+from src.database import SessionLocal, engine
 from src.insights import service as insights_service
 from src.insights.models import InsightGenerationJob
 from src.outbox import service as outbox
@@ -208,23 +209,28 @@ async def test_the_api_database_connections_are_terminated_under_load(
             async def terminate() -> None:
                 await asyncio.sleep(2)
                 terminating[0] = time.monotonic()
-                async with SessionLocal() as session:
+                # A connection of its own, named apart from the API's.
+                killer = await asyncpg.connect(
+                    get_settings().database_url.replace("+asyncpg", ""),
+                    server_settings={"application_name": "chatsight-faults"},
+                )
+                try:
                     while time.monotonic() < terminating[0] + 3:
-                        await session.execute(
-                            text(
-                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                " WHERE application_name = 'chatsight-api'"
-                                " AND datname = current_database()"
-                                " AND pid <> pg_backend_pid()"
-                            )
+                        await killer.execute(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                            " WHERE application_name = 'chatsight-api'"
+                            " AND datname = current_database()"
                         )
-                        await session.commit()
                         terminating[1] = time.monotonic()
                         await asyncio.sleep(0.2)
+                finally:
+                    await killer.close()
 
             await asyncio.gather(terminate(), *(user(a) for a in accounts))
     finally:
         await api.process.stop()
+    # This process's own pooled connections carry the API's name and were terminated too.
+    await engine.dispose()
 
     user_ids = [a.id for a in accounts]
     async with SessionLocal() as session:
