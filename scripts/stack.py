@@ -295,6 +295,9 @@ def lower_priority(niceness: int) -> None:
         pass
 
 
+STOP_SECONDS = 30  # for every process to stop on its own once asked
+
+
 class Supervisor:
     """Runs child processes in their own sessions and stops them all on SIGINT/SIGTERM."""
 
@@ -333,15 +336,19 @@ class Supervisor:
         return code
 
     def terminate(self) -> None:
+        """SIGTERM to each child's main process only: a Celery worker then shuts down warm
+        (its running tasks finish, its pool stops with it), which a signal to its whole
+        process group would cut short. Whatever still runs after `STOP_SECONDS` is killed,
+        group and all (a killed worker's tasks are sent again by the sweepers)."""
         for child in self.children.values():
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
         for name, child in self.children.items():
             try:
                 child.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                say(f"{name} did not stop in time; killing it")
+                say(f"{name} did not stop in {STOP_SECONDS} s; killing it")
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
 
