@@ -66,11 +66,15 @@ def plain_dsn(url: str) -> str:
     return urlunsplit(parts._replace(scheme="postgresql"))
 
 
-async def serve(app: str, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
-    """`app` under uvicorn, as `make run` starts the API; its base URL once it answers."""
+async def serve(
+    app: str, env: dict[str, str], workers: int
+) -> tuple[asyncio.subprocess.Process, str]:
+    """`app` under uvicorn (`workers` processes), as `make run` starts the API; its base URL
+    once it answers."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "uvicorn", app, "--port", str(port), "--no-access-log"),
+        *(("--workers", str(workers)) if workers > 1 else ()),
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=asyncio.subprocess.DEVNULL,
@@ -127,6 +131,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes, each server")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -159,7 +164,7 @@ async def main() -> None:
     runs: dict[str, Load] = {}
     try:
         for name, app, env, route in servers:
-            process, url = await serve(app, env)
+            process, url = await serve(app, env, args.workers)
             try:
                 # A warm-up first: pools, caches.
                 await asyncio.to_thread(wrk, url + route, token, 2, args.connections)
@@ -181,7 +186,7 @@ async def main() -> None:
         "",
         f"`GET {'/api/v1/chats/{id}'}` of a 60-message chat, `wrk` 2 threads, "
         f"{args.connections} connections, {args.seconds} s after a 2 s warm-up; each server "
-        "alone under uvicorn (one process) as `make run` starts the API. Measured "
+        f"alone under uvicorn ({args.workers} process(es); `make run` starts one). Measured "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.system()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}.",
         "",
