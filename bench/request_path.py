@@ -13,7 +13,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from sqlalchemy import delete
 
+from scripts.stack import free_port
 from src.auth.security import create_access_token
 from src.chats import service as chats_service
 from src.chats.importing import ImportRequest
@@ -51,13 +51,6 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def plain_dsn(url: str) -> str:

@@ -5,7 +5,6 @@ come back without touching the server itself (which may be someone's real Redis)
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,15 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from scripts.stack import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Process:
