@@ -140,6 +140,18 @@ async def quiesce() -> None:
             await session.execute(text(statement), {"left": left})
 
 
+async def grant(user_id: uuid.UUID, credits: int) -> None:
+    """Credits for a test's user, enough for every job it requests."""
+    from src.credits import service as credits_service
+    from src.credits.models import CreditKind
+
+    await credits_service.run(
+        lambda s: credits_service.grant(
+            s, user_id, credits, kind=CreditKind.ADMIN_GRANT, idempotency_key=uuid.uuid4().hex
+        )
+    )
+
+
 async def until(check: Callable[[], Awaitable[bool]], seconds: float = DEADLINE_SECONDS) -> bool:
     """Poll `check` until it holds or `seconds` pass; whether it held."""
     deadline = time.monotonic() + seconds

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 
 from src import broker
 from src.config import get_settings
-from src.credits import service as credits_service
 from src.credits.models import CreditKind, CreditTransaction
 from src.database import SessionLocal, engine
 from src.insights import service as insights_service
@@ -29,6 +28,7 @@ from tests.chats.test_api import unique_export
 from tests.factories import Account, register
 from tests.faults.conftest import (
     Figures,
+    grant,
     insight_figures,
     insight_outcomes,
     insights_ended,
@@ -36,14 +36,6 @@ from tests.faults.conftest import (
     until,
 )
 from tests.faults.processes import proxy_to, start_api, start_beat, start_worker
-
-
-async def grant(account: Account, credits: int) -> None:
-    await credits_service.run(
-        lambda s: credits_service.grant(
-            s, account.id, credits, kind=CreditKind.ADMIN_GRANT, idempotency_key=uuid.uuid4().hex
-        )
-    )
 
 
 async def new_chat(http: httpx.AsyncClient, account: Account) -> str:
@@ -87,7 +79,7 @@ async def test_the_broker_goes_away_while_requests_arrive(
                 kinds = await local_insight_types(http)
                 accounts = [await register(http) for _ in range(6)]
                 for account in accounts:
-                    await grant(account, 1000)
+                    await grant(account.id, 1000)
                 chats = {a.id: [await new_chat(http, a) for _ in range(2)] for a in accounts}
                 statuses: Counter[int] = Counter()
                 during: Counter[int] = Counter()
@@ -154,7 +146,7 @@ async def test_the_api_database_connections_are_terminated_under_load(
             kinds = await local_insight_types(http)
             accounts = [await register(http) for _ in range(16)]
             for account in accounts:
-                await grant(account, 1000)
+                await grant(account.id, 1000)
             chats = {a.id: await new_chat(http, a) for a in accounts}
             statuses: Counter[int] = Counter()
             bodies: list[str] = []
@@ -294,7 +286,7 @@ async def test_a_crash_between_commit_and_relay_runs_each_job_once(
             async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
                 kinds = await local_insight_types(http)
                 account = await register(http)
-                await grant(account, 1000)
+                await grant(account.id, 1000)
                 chat_ids = [await new_chat(http, account) for _ in range(2)]
                 await proxy.down()
                 accepted = []

@@ -19,8 +19,6 @@ import httpx
 from sqlalchemy import func, select
 
 from src.chats.models import Chat, ChatMessage
-from src.credits import service as credits_service
-from src.credits.models import CreditKind
 from src.database import SessionLocal
 from src.insights.models import InsightGenerationJob
 from src.insights.providers import local
@@ -33,6 +31,7 @@ from tests.chats.test_api import unique_export, upload
 from tests.factories import Account, register
 from tests.faults.conftest import (
     Figures,
+    grant,
     insight_figures,
     insight_outcomes,
     insights_ended,
@@ -103,11 +102,7 @@ async def test_sigkill_in_the_middle_of_insights(
 ) -> None:
     """Insights wait on a model that takes a second per answer, so kills land mid-job."""
     account = summary_on_openai
-    await credits_service.run(
-        lambda s: credits_service.grant(
-            s, account.id, 100, kind=CreditKind.ADMIN_GRANT, idempotency_key=uuid.uuid4().hex
-        )
-    )
+    await grant(account.id, 100)
     chat_ids = []
     for _ in range(8):
         response = await upload(client, account, unique_export())
