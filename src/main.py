@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from src import broker
@@ -60,20 +60,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     register_exception_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX)
-    api.include_router(auth_router)
-    api.include_router(users_router)
-    api.include_router(credits_router)
-    api.include_router(credits_admin_router)
-    api.include_router(payments_router)
-    api.include_router(chats_router)
-    api.include_router(categories_router)
-    api.include_router(categories_admin_router)
-    api.include_router(insights_router)
-    api.include_router(rag_router)
-    api.include_router(diagnostics_router)
-    app.include_router(api)
+    # Probes first, then each domain straight on the app: a request's route is found by trying
+    # routes in order, and every level of nesting adds to each try.
     app.include_router(health_router)
+    for router in (
+        auth_router,
+        users_router,
+        credits_router,
+        credits_admin_router,
+        payments_router,
+        chats_router,
+        categories_router,
+        categories_admin_router,
+        insights_router,
+        rag_router,
+        diagnostics_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
 
     if settings.cors_origins:
         app.add_middleware(

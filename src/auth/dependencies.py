@@ -4,19 +4,20 @@
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src import reads
 from src.auth.security import decode_access_token
 from src.database import Base, SessionLocal, get_db
 from src.exceptions import AuthenticationError, NotFoundError, PermissionDeniedError
 from src.repository import Repository
 from src.users.models import User
-from src.users.repository import UserRepository, live
+from src.users.repository import LIVE_USER, UserRepository, live
 
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
@@ -62,6 +63,18 @@ async def get_current_user(claims: Claims) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+async def get_current_user_row(claims: Claims) -> Row[Any]:
+    """The bearer's own `users` row (its columns as attributes) for endpoints that only show
+    it: one statement built once, no transaction (`src.reads`). 401 as for `CurrentUser`."""
+    row = await reads.fetch_one(LIVE_USER, user_id=claims.user_id, generation=claims.generation)
+    if row is None:
+        raise AuthenticationError("Invalid or expired token")
+    return row
+
+
+CurrentUserRow = Annotated[Row[Any], Depends(get_current_user_row)]
+
+
 async def get_current_admin(user: CurrentUser) -> User:
     if not user.is_admin:
         raise PermissionDeniedError()
@@ -96,4 +109,35 @@ def owned(
         return record
 
     dependency.__name__ = f"owned_{resource.lower()}"
+    return dependency
+
+
+def owned_row(
+    model: type[Base], *, param: str, resource: str
+) -> Callable[..., Awaitable[Row[Any]]]:
+    """`owned`'s read-only twin, for endpoints that only show the resource: the same rule
+    (404 for missing, soft-deleted or someone else's; 401 when the token no longer counts) in
+    one statement built once and run with no transaction (`src.reads`). The dependency gives
+    the row, whose attributes are the table's columns."""
+    table = model.__table__
+    statement = select(*table.columns).where(
+        table.c.id == bindparam("id"),
+        table.c.user_id == bindparam("user_id"),
+        live(bindparam("user_id"), bindparam("generation")),
+    )
+    if "is_deleted" in table.c:
+        statement = statement.where(table.c.is_deleted.is_(False))
+
+    async def dependency(
+        claims: Claims, resource_id: Annotated[uuid.UUID, Path(alias=param)]
+    ) -> Row[Any]:
+        row = await reads.fetch_one(
+            statement, id=resource_id, user_id=claims.user_id, generation=claims.generation
+        )
+        if row is None:
+            await get_current_user_row(claims)  # 401 when the token no longer counts
+            raise NotFoundError(resource)
+        return row
+
+    dependency.__name__ = f"owned_{resource.lower()}_row"
     return dependency

@@ -1,7 +1,10 @@
 """Password hashing (argon2id) and access tokens (JWT, HS256 by default)."""
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 import jwt
 from argon2 import PasswordHasher
@@ -48,6 +51,27 @@ def create_access_token(user_id: uuid.UUID, generation: int = 0) -> str:
 def decode_access_token(token: str) -> tuple[uuid.UUID, int] | None:
     """The user id and token generation in a valid, unexpired access token; None for
     anything else."""
+    verified = _verify(token)
+    if verified is None or verified.expires_at <= time.time():
+        return None
+    return verified.user_id, verified.generation
+
+
+class _Verified(NamedTuple):
+    user_id: uuid.UUID
+    generation: int
+    expires_at: float
+
+
+@lru_cache(maxsize=4096)
+def _verify(token: str) -> _Verified | None:
+    """What a token says once its signature and claims check out (None if they do not).
+
+    Remembered per token string: a token is immutable, so its signature needs checking once;
+    only its expiry changes with time, and `decode_access_token` checks that on every use.
+    Whether the token still counts (password change, sign-out everywhere) is the database's
+    answer and is never cached. A client presents the same token for many requests, and
+    checking a signature and parsing claims is about a tenth of a simple read's CPU here."""
     settings = get_settings()
     try:
         claims = jwt.decode(
@@ -56,11 +80,9 @@ def decode_access_token(token: str) -> tuple[uuid.UUID, int] | None:
             algorithms=[settings.jwt_algorithm],
             options={"require": ["sub", "exp", "iat"]},
         )
-        if claims.get("type") != "access":
-            return None
         generation = claims.get("gen", 0)
-        if not isinstance(generation, int):
+        if claims.get("type") != "access" or not isinstance(generation, int):
             return None
-        return uuid.UUID(claims["sub"]), generation
+        return _Verified(uuid.UUID(claims["sub"]), generation, float(claims["exp"]))
     except (jwt.PyJWTError, ValueError):
         return None

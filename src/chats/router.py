@@ -1,10 +1,11 @@
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+from sqlalchemy import Row
 
-from src.auth.dependencies import CurrentUser, DbSession, owned
+from src.auth.dependencies import CurrentUser, DbSession, owned, owned_row
 from src.chats import service as chats_service
 from src.chats.importing import ImportRequest
 from src.chats.models import Chat
@@ -25,6 +26,7 @@ from src.pagination import Page, Pagination
 router = APIRouter(prefix="/chats", tags=["chats"], responses=responses(401))
 
 OwnedChat = Annotated[Chat, Depends(owned(ChatRepository, param="chat_id", resource="Chat"))]
+OwnedChatRow = Annotated[Row[Any], Depends(owned_row(Chat, param="chat_id", resource="Chat"))]
 
 DUPLICATE_HEADER = "X-Chatsight-Duplicate"
 
@@ -162,7 +164,7 @@ async def list_chats(user: CurrentUser, session: DbSession, page: Pagination) ->
 
 
 @router.get("/{chat_id}", response_model=ChatRead, responses=responses(404))
-async def read_chat(chat: OwnedChat) -> ChatRead:
+async def read_chat(chat: OwnedChatRow) -> ChatRead:
     """One chat, with its import status and progress."""
     return ChatRead.model_validate(chat)
 

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, status
 
-from src.auth.dependencies import CurrentAdmin, CurrentUser, DbSession
+from src.auth.dependencies import CurrentAdmin, CurrentUser, CurrentUserRow, DbSession
 from src.credits import service as credits_service
 from src.credits.models import CreditKind
 from src.credits.repository import CreditRepository
@@ -26,7 +26,7 @@ admin_router = APIRouter(prefix="/admin/credits", tags=["admin"], responses=resp
 
 
 @router.get("/balance", response_model=Balance)
-async def read_balance(user: CurrentUser) -> Balance:
+async def read_balance(user: CurrentUserRow) -> Balance:
     """The current credit balance (never negative)."""
     return Balance(balance=user.credits_balance)
 

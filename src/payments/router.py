@@ -1,10 +1,11 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, Header, Request, Response, status
+from sqlalchemy import Row
 
-from src.auth.dependencies import CurrentUser, DbSession, owned
+from src.auth.dependencies import CurrentUser, DbSession, owned, owned_row
 from src.config import get_settings
 from src.error_responses import responses
 from src.exceptions import (
@@ -30,10 +31,13 @@ router = APIRouter(prefix="/payments", tags=["payments"])
 OwnedPayment = Annotated[
     Payment, Depends(owned(PaymentRepository, param="payment_id", resource="Payment"))
 ]
+OwnedPaymentRow = Annotated[
+    Row[Any], Depends(owned_row(Payment, param="payment_id", resource="Payment"))
+]
 MAX_WEBHOOK_BYTES = 256 * 1024
 
 
-def to_read(payment: Payment) -> PaymentRead:
+def to_read(payment: Payment | Row[Any]) -> PaymentRead:
     read = PaymentRead.model_validate(payment)
     if payment.provider == "fake" and payment.status == "pending":
         read.complete_url = payment.checkout_url
@@ -87,7 +91,7 @@ async def list_payments(
 
 
 @router.get("/{payment_id}", response_model=PaymentRead, responses=responses(401, 404))
-async def read_payment(payment: OwnedPayment) -> PaymentRead:
+async def read_payment(payment: OwnedPaymentRow) -> PaymentRead:
     """One of your payments (404 for anyone else's)."""
     return to_read(payment)
 

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, exists, select
 
 from src.database_utils import execute_with_lock_retry
 from src.exceptions import NotFoundError
@@ -9,15 +9,29 @@ from src.repository import Repository
 from src.users.models import User
 
 
-def live(user_id: uuid.UUID, generation: int) -> ColumnElement[bool]:
+def live(
+    user_id: uuid.UUID | BindParameter[uuid.UUID], generation: int | BindParameter[int]
+) -> ColumnElement[bool]:
     """SQL for: the user exists, is active and not deleted, and tokens of `generation` still
-    count (no password change or "sign out everywhere" since)."""
-    return exists().where(
+    count (no password change or "sign out everywhere" since). Values or bound parameters."""
+    return exists().where(*_live_user(user_id, generation))
+
+
+def _live_user(
+    user_id: uuid.UUID | BindParameter[uuid.UUID], generation: int | BindParameter[int]
+) -> tuple[ColumnElement[bool], ...]:
+    return (
         User.id == user_id,
         User.is_active.is_(True),
         User.is_deleted.is_(False),
         User.token_generation == generation,
     )
+
+
+# The bearer's own row (every column of `users`) while their token counts: for `reads`.
+LIVE_USER = select(*User.__table__.columns).where(
+    *_live_user(bindparam("user_id"), bindparam("generation"))
+)
 
 
 class UserRepository(Repository[User]):

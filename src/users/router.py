@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Response, status
 
-from src.auth.dependencies import CurrentUser
+from src.auth.dependencies import CurrentUser, CurrentUserRow
 from src.error_responses import responses
 from src.users import service as users_service
 from src.users.schemas import UserRead, UserUpdate
@@ -9,7 +9,7 @@ router = APIRouter(prefix="/users", tags=["users"], responses=responses(401))
 
 
 @router.get("/me", response_model=UserRead)
-async def read_me(user: CurrentUser) -> UserRead:
+async def read_me(user: CurrentUserRow) -> UserRead:
     """The signed-in account."""
     return UserRead.model_validate(user)
 

@@ -1,14 +1,17 @@
 """Registration, tokens and the /users/me endpoints, through the real app and database."""
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
 import pytest
 from sqlalchemy import select
 
+from src.auth import security
 from src.config import get_settings
 from src.database import SessionLocal
 from src.users.models import User
@@ -124,6 +127,18 @@ async def test_me_needs_a_valid_token(client: Any) -> None:
         response = await client.get("/api/v1/users/me", headers=headers)
         assert_envelope(response, 401, "not_authenticated")
         assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_a_token_stops_counting_when_it_expires_after_use(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Verified tokens are remembered (src/auth/security.py); their expiry is not.
+    account = await register(client)
+    assert (await client.get("/api/v1/users/me", headers=account.headers)).status_code == 200
+    later = time.time() + get_settings().access_token_minutes * 60 + 1
+    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: later))
+    response = await client.get("/api/v1/users/me", headers=account.headers)
+    assert_envelope(response, 401, "not_authenticated")
 
 
 async def test_patch_display_name(client: Any) -> None:
