@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 STACK := $(PY) -m scripts.stack
 
-.PHONY: run test faults lint migrate reset-db worker bench eval install clean
+.PHONY: run test faults lint migrate reset-db worker bench load eval install clean
 
 install: $(STAMP)
 
@@ -49,6 +49,9 @@ worker: $(STAMP)  ## one Celery worker on its own, for both queues
 
 bench: $(STAMP)  ## benchmarks (not tests): print figures, write bench/reports/
 	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.request_path && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.chat_merge && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval && $(PY) -m bench.embeddings'
+
+load: $(STAMP)  ## 100 people for 60 s against `make run`'s stack (Locust): bench/reports/load.md
+	$(PY) -m bench.load
 
 eval: $(STAMP)  ## retrieval evaluation (planted facts, paraphrased questions): evals/reports/rag.md
 	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && RAG_QUESTIONS_PER_MINUTE=1000000 LOG_LEVEL=WARNING $(PY) -m evals.rag'

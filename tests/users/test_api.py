@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from src.auth import security
@@ -33,6 +34,20 @@ async def test_register_returns_the_account_without_secrets(client: Any) -> None
         user = await session.scalar(select(User).where(User.email == email))
     assert user is not None
     assert user.password_hash.startswith("$argon2id$")
+
+
+async def test_a_hash_made_with_other_parameters_is_remade_at_sign_in(client: Any) -> None:
+    account = await register(client)
+    stronger = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4)
+    async with SessionLocal() as session, session.begin():
+        user = await session.get_one(User, account.id)
+        user.password_hash = stronger.hash(PASSWORD)
+    await login(client, account.email, PASSWORD)
+    async with SessionLocal() as session:
+        user = await session.get_one(User, account.id)
+    assert "$m=19456,t=2,p=1$" in user.password_hash
+    assert not security.needs_rehash(user.password_hash)
+    await login(client, account.email, PASSWORD)
 
 
 async def test_register_same_email_twice_is_a_conflict(client: Any) -> None:
