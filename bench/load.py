@@ -35,7 +35,7 @@ STREAMED = "(stream)"
 def start_stack(port: int) -> subprocess.Popen[bytes]:
     """`python -m scripts.stack run`, as `make run` starts it, on `port`; once it is ready."""
     env = {**os.environ, "PORT": str(port), "AUTH_ATTEMPTS_PER_MINUTE_PER_ADDRESS": "100000"}
-    log = open(Path(tempfile.gettempdir()) / "chatsight-load-stack.log", "wb")  # noqa: SIM115
+    log = open(Path(tempfile.gettempdir()) / "chatsight-load-stack.log", "wb")
     stack = subprocess.Popen(
         [sys.executable, "-m", "scripts.stack", "run"],
         cwd=ROOT,

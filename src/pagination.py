@@ -7,10 +7,11 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Row, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from src import reads
 from src.exceptions import InvalidInputError
 
 T = TypeVar("T")
@@ -70,6 +71,31 @@ async def keyset_page(
 
     `key` must be unique per row (end it with the primary key); `convert` turns each decoded
     cursor value back into its column's Python type."""
+    statement = _after_cursor(statement, key, params, convert, descending)
+    return _cut(list((await session.scalars(statement)).all()), key, params.limit)
+
+
+async def keyset_rows(
+    statement: Select[Any],
+    key: list[InstrumentedAttribute[Any]],
+    params: PageParams,
+    *,
+    convert: list[Any] | None = None,
+    descending: bool = True,
+) -> tuple[list[Row[Any]], str | None]:
+    """`keyset_page` for a select of columns, run as one statement with no transaction
+    (`src.reads`): the rows have the selected columns as attributes."""
+    statement = _after_cursor(statement, key, params, convert, descending)
+    return _cut(await reads.fetch_all(statement), key, params.limit)
+
+
+def _after_cursor(
+    statement: Select[Any],
+    key: list[InstrumentedAttribute[Any]],
+    params: PageParams,
+    convert: list[Any] | None,
+    descending: bool,
+) -> Select[Any]:
     if params.cursor is not None:
         values = decode_cursor(params.cursor, len(key))
         if convert is not None:
@@ -80,10 +106,14 @@ async def keyset_page(
         after = tuple_(*key) < tuple_(*values) if descending else tuple_(*key) > tuple_(*values)
         statement = statement.where(after)
     order = [column.desc() if descending else column.asc() for column in key]
-    statement = statement.order_by(*order).limit(params.limit + 1)
-    rows = list((await session.scalars(statement)).all())
-    if len(rows) <= params.limit:
+    return statement.order_by(*order).limit(params.limit + 1)
+
+
+def _cut(
+    rows: list[T], key: list[InstrumentedAttribute[Any]], limit: int
+) -> tuple[list[T], str | None]:
+    """The page (at most `limit` rows of the `limit + 1` read) and the cursor after it."""
+    if len(rows) <= limit:
         return rows, None
-    rows = rows[: params.limit]
-    last = rows[-1]
-    return rows, encode_cursor([getattr(last, column.key) for column in key])
+    rows = rows[:limit]
+    return rows, encode_cursor([getattr(rows[-1], column.key) for column in key])

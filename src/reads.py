@@ -6,8 +6,9 @@ REPEATABLE READ transaction (BEGIN, SELECT, COMMIT: three round trips), 0.44 ms 
 SELECT built once with bound parameters and run alone. A single statement sees one snapshot by
 itself, so it needs no transaction: AUTOCOMMIT sends only the SELECT.
 
-Use this for reads of one statement that only show what they read. Two reads that must agree
-(a page and its count), and anything that writes, use the request's session.
+Use this for reads that only show what they read, one statement each. Statements that must
+see one snapshot together (a page and its count) use the request's session, as does anything
+that writes; an ownership check and then a page of what is owned need not.
 
 Core statements skip the session's soft-delete filter: say `NOT is_deleted` in the statement.
 """
@@ -28,3 +29,9 @@ async def fetch_one(statement: Select[Any], **params: Any) -> Row[Any] | None:
     async with _autocommit.connect() as connection:
         row: Row[Any] | None = (await connection.execute(statement, params)).first()
     return row
+
+
+async def fetch_all(statement: Select[Any], **params: Any) -> list[Row[Any]]:
+    """Every row of `statement` run with `params` as its bound parameters."""
+    async with _autocommit.connect() as connection:
+        return list((await connection.execute(statement, params)).all())

@@ -5,14 +5,79 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy import Row, delete, func, select, text, update
 
+from src import reads
 from src.chats.exceptions import InvalidMessages
 from src.chats.merging import DIGEST_SQL, StoredMessage
 from src.chats.models import MESSAGE_COLUMNS, Chat, ChatMessage, ChatStatus, ChatUpload
 from src.database_utils import execute_with_lock_retry, upsert_or_create
-from src.pagination import PageParams, keyset_page
+from src.pagination import PageParams, keyset_rows
 from src.repository import Repository
+from src.users.repository import LIVE_USER, live
+
+# What a message page shows (`MessageRead`), and no more.
+_MESSAGE_PAGE_COLUMNS = (
+    ChatMessage.id,
+    ChatMessage.seq,
+    ChatMessage.sender,
+    ChatMessage.sent_at,
+    ChatMessage.text,
+    ChatMessage.kind,
+    ChatMessage.edited,
+    ChatMessage.forwarded_from,
+    ChatMessage.reply_to_id,
+    ChatMessage.reactions,
+    ChatMessage.attachment_kind,
+    ChatMessage.attachment_name,
+)
+
+
+async def message_page(
+    chat_id: uuid.UUID,
+    params: PageParams,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    sender: str | None,
+    q: str | None,
+) -> tuple[list[Row[Any]], str | None]:
+    """A page of the chat's messages in order (by `seq`), filtered: one statement, no
+    transaction (`src.reads`). The caller has checked that the chat is the reader's."""
+    statement = select(*_MESSAGE_PAGE_COLUMNS).where(ChatMessage.chat_id == chat_id)
+    if since is not None:
+        statement = statement.where(ChatMessage.sent_at >= since)
+    if until is not None:
+        statement = statement.where(ChatMessage.sent_at < until)
+    if sender is not None:
+        statement = statement.where(ChatMessage.sender == sender)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(ChatMessage.text.ilike(pattern, escape="\\"))
+    return await keyset_rows(statement, [ChatMessage.seq], params, convert=[int], descending=False)
+
+
+async def chat_page(
+    user_id: uuid.UUID, generation: int, params: PageParams
+) -> tuple[list[Row[Any]], str | None] | None:
+    """A page of the user's chats, newest first, with the user's liveness checked in the same
+    statement (`src.reads`); None when the token no longer counts."""
+    table = Chat.__table__
+    statement = select(*table.columns).where(
+        table.c.user_id == user_id, table.c.is_deleted.is_(False), live(user_id, generation)
+    )
+    rows, cursor = await keyset_rows(
+        statement,
+        [Chat.created_at, Chat.id],
+        params,
+        convert=[datetime.fromisoformat, uuid.UUID],
+    )
+    if (
+        not rows
+        and await reads.fetch_one(LIVE_USER, user_id=user_id, generation=generation) is None
+    ):
+        return None
+    return rows, cursor
 
 
 @dataclass(frozen=True)
@@ -24,15 +89,6 @@ class StalledImport:
 
 class ChatRepository(Repository[Chat]):
     model = Chat
-
-    async def page(self, user_id: uuid.UUID, params: PageParams) -> tuple[list[Chat], str | None]:
-        return await keyset_page(
-            self.session,
-            select(Chat).where(Chat.user_id == user_id),
-            [Chat.created_at, Chat.id],
-            params,
-            convert=[datetime.fromisoformat, uuid.UUID],
-        )
 
     async def delete_soft_deleted_before(self, cutoff: datetime) -> list[uuid.UUID]:
         """The ids of the chats deleted for good."""
@@ -238,34 +294,6 @@ class ChatRepository(Repository[Chat]):
             delete(ChatUpload).where(ChatUpload.chat_id == chat_id).returning(ChatUpload.chat_id)
         )
         return result.first() is not None
-
-    def messages_query(
-        self,
-        chat_id: uuid.UUID,
-        *,
-        since: datetime | None,
-        until: datetime | None,
-        sender: str | None,
-        q: str | None,
-    ) -> Select[Any]:
-        statement = select(ChatMessage).where(ChatMessage.chat_id == chat_id)
-        if since is not None:
-            statement = statement.where(ChatMessage.sent_at >= since)
-        if until is not None:
-            statement = statement.where(ChatMessage.sent_at < until)
-        if sender is not None:
-            statement = statement.where(ChatMessage.sender == sender)
-        if q:
-            pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            statement = statement.where(ChatMessage.text.ilike(pattern, escape="\\"))
-        return statement
-
-    async def messages_page(
-        self, statement: Select[Any], params: PageParams
-    ) -> tuple[list[ChatMessage], str | None]:
-        return await keyset_page(
-            self.session, statement, [ChatMessage.seq], params, convert=[int], descending=False
-        )
 
     async def message_stats(self, chat_id: uuid.UUID) -> tuple[datetime | None, datetime | None]:
         first, last = (

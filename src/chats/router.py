@@ -5,12 +5,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 from sqlalchemy import Row
 
-from src.auth.dependencies import CurrentUser, DbSession, owned, owned_row
+from src.auth.dependencies import Claims, CurrentUser, DbSession, owned, owned_row
 from src.chats import service as chats_service
 from src.chats.importing import ImportRequest
 from src.chats.models import Chat
 from src.chats.parsers import ChatFormat, DateOrder
-from src.chats.repository import ChatRepository
+from src.chats.repository import ChatRepository, chat_page, message_page
 from src.chats.schemas import (
     ChatCreate,
     ChatImportRead,
@@ -21,6 +21,7 @@ from src.chats.schemas import (
     MessageRead,
 )
 from src.error_responses import responses
+from src.exceptions import AuthenticationError
 from src.pagination import Page, Pagination
 
 router = APIRouter(prefix="/chats", tags=["chats"], responses=responses(401))
@@ -157,9 +158,12 @@ async def merge_export(
 
 
 @router.get("", response_model=Page[ChatRead], responses=responses(422))
-async def list_chats(user: CurrentUser, session: DbSession, page: Pagination) -> Page[ChatRead]:
+async def list_chats(claims: Claims, page: Pagination) -> Page[ChatRead]:
     """Your chats, newest first."""
-    rows, next_cursor = await ChatRepository(session).page(user.id, page)
+    found = await chat_page(claims.user_id, claims.generation, page)
+    if found is None:
+        raise AuthenticationError("Invalid or expired token")
+    rows, next_cursor = found
     return Page(items=[ChatRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -192,8 +196,7 @@ async def restore_chat(chat_id: uuid.UUID, user: CurrentUser) -> ChatRead:
 
 @router.get("/{chat_id}/messages", response_model=Page[MessageRead], responses=responses(404, 422))
 async def list_messages(
-    chat: OwnedChat,
-    session: DbSession,
+    chat: OwnedChatRow,
     page: Pagination,
     since: Annotated[datetime | None, Query(description="Sent at or after (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="Sent before (ISO 8601)")] = None,
@@ -201,9 +204,9 @@ async def list_messages(
     q: Annotated[str | None, Query(max_length=200, description="Text contains (any case)")] = None,
 ) -> Page[MessageRead]:
     """The chat's messages in order (by `seq`), filtered, a page at a time."""
-    repository = ChatRepository(session)
-    statement = repository.messages_query(chat.id, since=since, until=until, sender=sender, q=q)
-    rows, next_cursor = await repository.messages_page(statement, page)
+    rows, next_cursor = await message_page(
+        chat.id, page, since=since, until=until, sender=sender, q=q
+    )
     return Page(items=[MessageRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
