@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from scripts.stack import free_port
+from scripts.stack import api_worker_count, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "bench" / "reports" / "load.md"
@@ -117,7 +117,7 @@ def main() -> None:
         "",
         f"{args.users} people (bench/locustfile.py) for {args.seconds} s once all have arrived "
         f"({args.spawn_rate:g} a second; what they did while arriving is not counted), "
-        "against `make run`'s stack (one API process, the "
+        f"against `make run`'s stack ({api_worker_count(dict(os.environ))} API process(es), the "
         "interactive and the bulk worker, beat; embedded PostgreSQL and Valkey unless "
         f"DATABASE_URL / REDIS_URL say otherwise). Measured "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.system()}, "

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import suppress
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from sqlalchemy import delete
 
-from scripts.stack import free_port
+from scripts.stack import api_worker_count, free_port
 from src.auth.security import create_access_token
 from src.chats import service as chats_service
 from src.chats.importing import ImportRequest
@@ -124,7 +125,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes, each server")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=api_worker_count(dict(os.environ)),
+        help="uvicorn processes for each server (default: as many as `make run` starts)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -147,12 +153,18 @@ async def main() -> None:
         "BARE_DATABASE_URL": plain_dsn(get_settings().database_url),
         "BARE_USER_ID": str(user_id),
     }
+    # Several API processes add their metrics up through files, as under `make run`.
+    product_env = (
+        {"PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="chatsight-metrics-")}
+        if args.workers > 1
+        else {}
+    )
     # (what, app, its environment, path): the anchor, the product, and the product's floor
     # without the database (its middleware and framework alone).
     servers = [
         (BARE, "bench.bare_app:app", bare_env, path),
-        (PRODUCT, "src.main:app", {}, path),
-        ("Chatsight API, `GET /health` (no database)", "src.main:app", {}, "/health"),
+        (PRODUCT, "src.main:app", product_env, path),
+        ("Chatsight API, `GET /health` (no database)", "src.main:app", product_env, "/health"),
     ]
     runs: dict[str, Load] = {}
     try:
@@ -179,7 +191,8 @@ async def main() -> None:
         "",
         f"`GET {'/api/v1/chats/{id}'}` of a 60-message chat, `wrk` 2 threads, "
         f"{args.connections} connections, {args.seconds} s after a 2 s warm-up; each server "
-        f"alone under uvicorn ({args.workers} process(es); `make run` starts one). Measured "
+        f"alone under uvicorn with {args.workers} process(es), as `make run` starts the API "
+        "here. Measured "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.system()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}.",
         "",

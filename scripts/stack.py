@@ -13,6 +13,7 @@ that folder is reused and left running.
 import argparse
 import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -353,25 +354,35 @@ class Supervisor:
                 child.wait()
 
 
+def api_worker_count(env: dict[str, str]) -> int:
+    """`API_WORKERS`, or one API process per core up to four (each has its own pool of
+    `DB_POOL_SIZE` + `DB_MAX_OVERFLOW` connections)."""
+    return int(env.get("API_WORKERS") or min(os.cpu_count() or 1, 4))
+
+
 def run(servers: Servers) -> int:
     env = {**os.environ, **servers.env}
     migrate(env)
     port = env.get("PORT", "8000")
+    api_workers = api_worker_count(env)
+    api_env = dict(env)
+    if api_workers > 1:
+        # Each API process writes its metrics here and a scrape adds them up (src/metrics.py);
+        # figures of an earlier run must not count.
+        metrics_dir = DATA / "api-metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        api_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     supervisor = Supervisor()
     try:
         supervisor.spawn(
             "api",
             python_command(
-                "-m",
-                "uvicorn",
-                "src.main:app",
-                "--host",
-                env.get("HOST", "127.0.0.1"),
-                "--port",
-                port,
-                "--no-access-log",
+                *("-m", "uvicorn", "src.main:app", "--no-access-log"),
+                *("--host", env.get("HOST", "127.0.0.1"), "--port", port),
+                *("--workers", str(api_workers)),
             ),
-            env,
+            api_env,
         )
         worker_env = {**env, "CELERY_WORKER": "true"}
         # One worker per queue: imports and indexing on their own, so that they never hold up

@@ -99,5 +99,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-register_pool(engine.pool)
+register_pool(engine)
 app = create_app()

@@ -1,14 +1,45 @@
-"""Prometheus metrics of this process, served at `GET /metrics`."""
+"""Prometheus metrics, served at `GET /metrics`.
 
-from collections.abc import Iterator
+One API process keeps its figures in memory. When several serve the API (`API_WORKERS`),
+`make run` sets `PROMETHEUS_MULTIPROC_DIR`: every process writes its figures to files there
+(prometheus_client's multiprocess mode, chosen when the library is imported) and the process
+that answers a scrape adds them all up. Per-process figures (CPU, memory, file descriptors)
+are only served by a single process: the library cannot add them up.
+"""
+
+import os
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 REGISTRY = CollectorRegistry(auto_describe=True)
-# CPU seconds, resident memory, open and maximum file descriptors, start time (Linux).
-ProcessCollector(registry=REGISTRY)
+if not MULTIPROCESS_DIR:
+    # CPU seconds, resident memory, open and maximum file descriptors, start time (Linux).
+    ProcessCollector(registry=REGISTRY)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text a scrape gets, and its content type: this process's figures, or every API
+    process's added up in multiprocess mode."""
+    if not MULTIPROCESS_DIR:
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
 
 #: The methods counted by name; any other (a client may send any token) is counted as "other",
 #: so that no request can add a series.
@@ -41,29 +72,39 @@ DB_RETRY_EXHAUSTED = Counter(
 )
 
 
-class PoolCollector:
-    """Reads the API engine's pool at scrape time (no background polling)."""
+# The API engine's pool, kept current by the pool's own events (summed over API processes).
+POOL_SIZE = Gauge(
+    "chatsight_db_pool_size",
+    "Database connections each pool keeps open (before overflow), summed over processes.",
+    registry=REGISTRY,
+    multiprocess_mode="sum",
+)
+POOL_CONNECTIONS = Gauge(
+    "chatsight_db_pool_connections",
+    "Database connections open (idle or in use); above the size: overflow.",
+    registry=REGISTRY,
+    multiprocess_mode="sum",
+)
+POOL_CHECKED_OUT = Gauge(
+    "chatsight_db_pool_checked_out",
+    "Database connections in use.",
+    registry=REGISTRY,
+    multiprocess_mode="sum",
+)
 
-    def __init__(self, pool: Any) -> None:
-        self.pool = pool
 
-    def collect(self) -> Iterator[Metric]:
-        if not hasattr(self.pool, "checkedout"):
-            return
-        figures = {
-            "size": self.pool.size(),
-            "checked_in": self.pool.checkedin(),
-            "checked_out": self.pool.checkedout(),
-            "overflow": max(0, self.pool.overflow()),
-        }
-        for name, value in figures.items():
-            yield GaugeMetricFamily(
-                f"chatsight_db_pool_{name}", f"Database connection pool: {name}.", value=value
-            )
-
-
-def register_pool(pool: Any) -> None:
-    REGISTRY.register(PoolCollector(pool))
+def register_pool(engine: AsyncEngine) -> None:
+    """Follow `engine`'s pool (and the pools that replace it on `dispose()`): one gauge step
+    per connection opened, closed, borrowed or returned."""
+    pool: Any = engine.pool
+    if not hasattr(pool, "size"):
+        return
+    POOL_SIZE.set(pool.size())
+    target = engine.sync_engine
+    event.listen(target, "connect", lambda *_: POOL_CONNECTIONS.inc())
+    event.listen(target, "close", lambda *_: POOL_CONNECTIONS.dec())
+    event.listen(target, "checkout", lambda *_: POOL_CHECKED_OUT.inc())
+    event.listen(target, "checkin", lambda *_: POOL_CHECKED_OUT.dec())
 
 
 OUTBOX_PUBLISHED = Counter(
@@ -83,6 +124,7 @@ JOBS = Gauge(
     "Background work not finished, by kind and state, read from the database at scrape.",
     ["kind", "state"],
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 JOB_STATES = {
     "import": ("importing",),

@@ -90,8 +90,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's own template (`/api/v1/chats/{chat_id}`), so that metrics have one
-    series per route, never one per path a client makes up; "unmatched" for unknown paths."""
+    """The matched route's own template (`/chats/{chat_id}`: FastAPI leaves out the prefix
+    its router was included with), so that metrics have one series per route, never one per
+    path a client makes up; "unmatched" for unknown paths."""
     template = getattr(scope.get("route"), "path", None)
     return template if isinstance(template, str) else "unmatched"
 

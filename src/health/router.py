@@ -2,7 +2,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,7 +13,7 @@ from src.database import get_engine
 from src.error_handlers import error_response
 from src.error_responses import responses
 from src.health import service
-from src.metrics import REGISTRY
+from src.metrics import exposition
 from src.ratelimit import enforce
 
 router = APIRouter(tags=["health"])
@@ -58,7 +57,8 @@ async def metrics(engine: Engine) -> Response:
     """Prometheus text format: requests and latencies, pool, retries by SQLSTATE, the
     process (CPU, memory, file descriptors) and the background work not finished yet."""
     await service.refresh_job_gauges(engine)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)
 
 
 diagnostics_router = APIRouter(prefix="/diagnostics", tags=["diagnostics"])

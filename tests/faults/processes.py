@@ -143,11 +143,15 @@ class Api:
         self.url = f"http://127.0.0.1:{port}"
 
 
-async def start_api(**env: str) -> Api:
+async def start_api(*, workers: int = 1, **env: str) -> Api:
+    """The API under uvicorn, with `workers` processes as `API_WORKERS` gives `make run`."""
     port = free_port()
     process = Process(
         "api",
-        python("-m", "uvicorn", "src.main:app", "--port", str(port), "--no-access-log"),
+        python(
+            *("-m", "uvicorn", "src.main:app", "--port", str(port), "--no-access-log"),
+            *(("--workers", str(workers)) if workers > 1 else ()),
+        ),
         {"LOG_LEVEL": "WARNING", **env},
     )
     api = Api(process, port)

@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -83,6 +84,27 @@ async def test_metrics_exposes_requests_pool_and_retries(client: httpx.AsyncClie
     assert 'chatsight_http_requests_total{method="GET",route="/health",status="200"}' in body
     assert "chatsight_db_pool_size 10.0" in body
     assert "chatsight_db_retries_total" in body
+
+
+async def test_metrics_add_up_every_api_process(tmp_path: Path) -> None:
+    """With several API processes (`API_WORKERS`), whichever answers a scrape counts every
+    process's requests and pools (prometheus_client's multiprocess mode)."""
+    from tests.faults.processes import start_api
+
+    api = await start_api(workers=2, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    try:
+        for _ in range(40):
+            # A new connection each time, so that both processes get some.
+            async with httpx.AsyncClient(base_url=api.url) as http:
+                assert (await http.get("/api/v1/payments/packages")).status_code == 200
+        async with httpx.AsyncClient(base_url=api.url) as http:
+            body = (await http.get("/metrics")).text
+    finally:
+        await api.process.stop()
+    assert "chatsight_db_pool_size 20.0" in body  # two pools of 10: both processes counted
+    route = 'chatsight_http_requests_total{method="GET",route="/payments/packages"'
+    [line] = [line for line in body.splitlines() if line.startswith(route)]
+    assert float(line.rsplit(" ", 1)[1]) == 40
 
 
 def _series(body: str, name: str) -> list[str]:
