@@ -29,7 +29,7 @@ class PageParams(BaseModel):
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100).")] = 20,
     cursor: Annotated[
         str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
