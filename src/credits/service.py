@@ -136,15 +136,27 @@ async def _apply(
     idempotency_key: str,
     reference: Reference | None,
 ) -> Applied:
+    """Lock the balance, then (one statement, under the lock, so a concurrent caller with the
+    same key has either committed or not started) replay the key or write the change."""
     repository = CreditRepository(session)
-    balance, existing = await _lock(repository, user_id, idempotency_key)
-    if existing is not None:
-        if existing.amount != amount or existing.kind != kind:
-            raise IdempotencyKeyReused(details={"idempotency_key": idempotency_key})
-        return Applied(existing, replayed=True)
-    if balance + amount < 0:
+    balance = await repository.lock_balance(user_id, wait_ms=get_settings().lock_wait_ms)
+    outcome = await repository.apply(
+        user_id,
+        amount,
+        kind=kind.value,
+        idempotency_key=idempotency_key,
+        reference_type=reference.type if reference else None,
+        reference_id=reference.id if reference else None,
+    )
+    if outcome is None:
         raise InsufficientCredits(balance=balance, required=-amount)
-    return await _write(repository, user_id, balance, amount, kind, idempotency_key, reference)
+    entry, replayed = outcome
+    if replayed:
+        if entry.amount != amount or entry.kind != kind:
+            raise IdempotencyKeyReused(details={"idempotency_key": idempotency_key})
+        return Applied(entry, replayed=True)
+    _log_applied(entry)
+    return Applied(entry, replayed=False)
 
 
 async def _lock(
@@ -178,14 +190,18 @@ async def _write(
             reference_id=reference.id if reference else None,
         )
     )
+    _log_applied(entry)
+    return Applied(entry, replayed=False)
+
+
+def _log_applied(entry: CreditTransaction) -> None:
     log.info(
         "credits.applied",
-        user_id=str(user_id),
-        amount=amount,
-        kind=kind.value,
-        balance_after=new_balance,
+        user_id=str(entry.user_id),
+        amount=entry.amount,
+        kind=entry.kind,
+        balance_after=entry.balance_after,
     )
-    return Applied(entry, replayed=False)
 
 
 def _positive(amount: int) -> int:
