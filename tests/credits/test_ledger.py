@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from src.config import get_settings
 from src.credits import service as credits_service
 from src.credits.exceptions import IdempotencyKeyReused, InsufficientCredits
 from src.credits.models import CreditKind, CreditTransaction
 from src.database import SessionLocal
+from src.exceptions import LockTimeoutException
 from src.metrics import DB_RETRIES
 from src.users.models import User
 from tests.factories import unique_email
@@ -214,3 +216,25 @@ async def test_a_user_loaded_in_the_session_sees_the_new_balance() -> None:
         return int(user.credits_balance)
 
     assert await credits_service.run(grant_and_read) == 7
+
+
+async def test_a_balance_locked_past_the_wait_answers_busy_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user_id = await new_user(5)
+    monkeypatch.setattr(get_settings(), "lock_wait_ms", 200)
+    async with SessionLocal() as holder, holder.begin():
+        await holder.execute(select(User.id).where(User.id == user_id).with_for_update())
+        with pytest.raises(LockTimeoutException):
+            await credits_service.run(
+                lambda s: credits_service.charge(s, user_id, 1, idempotency_key="busy")
+            )
+    balance, ledger_sum, rows = await balance_and_ledger(user_id)
+    assert balance == ledger_sum == 5
+    assert rows == 1
+    # Once the row is free, the same key applies (nothing of the refused try was kept).
+    applied = await credits_service.run(
+        lambda s: credits_service.charge(s, user_id, 1, idempotency_key="busy")
+    )
+    assert not applied.replayed
+    assert applied.transaction.balance_after == 4
