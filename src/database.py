@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, DateTime, MetaData, event, false, func
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -179,13 +180,16 @@ async def get_db() -> AsyncIterator[AsyncSession]:
 
 @asynccontextmanager
 async def get_async_db_transaction(
-    isolation_level: str | None = None,
+    isolation_level: str | None = None, *, connection: AsyncConnection | None = None
 ) -> AsyncIterator[AsyncSession]:
     """The worker's and scripts' unit of work: commit on success, rollback on exception.
 
     `isolation_level` sets this transaction's level (default: the engine's REPEATABLE READ).
+    `connection`: run it on this connection (no transaction open), so that one task's
+    units of work share one connection instead of opening one each (a worker's engine has
+    no pool: every new session would connect again).
     """
-    async with SessionLocal() as session:
+    async with SessionLocal() if connection is None else SessionLocal(bind=connection) as session:
         try:
             if isolation_level is not None:
                 await session.connection(execution_options={"isolation_level": isolation_level})

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from src.categories.models import InsightType
 from src.categories.repository import InsightTypeRepository
@@ -24,7 +24,7 @@ from src.chats.models import Chat, ChatStatus
 from src.chats.repository import ChatRepository
 from src.config import get_settings
 from src.credits import service as credits_service
-from src.database import get_async_db_transaction
+from src.database import engine, get_async_db_transaction
 from src.database_utils import upsert_or_create, upsert_unique_record
 from src.exceptions import NotFoundError
 from src.insights.exceptions import InsightInProgress, UnknownInsightType
@@ -163,11 +163,17 @@ class JobOutcome:
 
 
 async def run_job(job_id: uuid.UUID) -> str:
-    """Claim the job, compute the insight with no connection held, and store it. Transient
-    provider errors put the job back to `pending` and answer RETRY (the task retries with
-    backoff); the last attempt, or a permanent error, fails it for good with a refund."""
+    """Claim the job, compute the insight with no transaction open, and store it, on one
+    connection. Transient provider errors put the job back to `pending` and answer RETRY
+    (the task retries with backoff); the last attempt, or a permanent error, fails it for
+    good with a refund."""
+    async with engine.connect() as connection:
+        return await _run_job(job_id, connection)
+
+
+async def _run_job(job_id: uuid.UUID, connection: AsyncConnection) -> str:
     settings = get_settings()
-    async with get_async_db_transaction() as session:
+    async with get_async_db_transaction(connection=connection) as session:
         repository = InsightRepository(session)
         job = await repository.claim_job(job_id)
         if job is None:
@@ -204,7 +210,7 @@ async def run_job(job_id: uuid.UUID) -> str:
         result = await _compute(insight_type.provider, insight_type.slug, messages, options)
     except InsightError as exc:
         if exc.transient and job.attempts < settings.insight_max_attempts:
-            async with get_async_db_transaction() as session:
+            async with get_async_db_transaction(connection=connection) as session:
                 await InsightRepository(session).set_job(
                     job.id,
                     InsightStatus.RUNNING.value,
@@ -216,7 +222,7 @@ async def run_job(job_id: uuid.UUID) -> str:
         await fail_job(job.id, str(exc))
         return JobOutcome.FAILED
 
-    async with get_async_db_transaction() as session:
+    async with get_async_db_transaction(connection=connection) as session:
         repository = InsightRepository(session)
         now = datetime.now(UTC)
         if await repository.set_job(
