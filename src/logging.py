@@ -8,19 +8,46 @@ context (`request_id`, ...).
 """
 
 import logging
+import os
 import sys
+import threading
 from typing import Any
 
 import structlog
 from structlog.typing import FilteringBoundLogger, Processor
 
 
-class _NamedWriteLogger(structlog.WriteLogger):
-    """structlog's plain stderr writer with the `name` that `add_logger_name` reads."""
+class _StderrLogger:
+    """structlog's logger for our own lines: each rendered line written straight to the
+    process's real stderr (`sys.__stderr__`: not a stream a framework swapped in, such as
+    Celery's redirect of a worker's output into its logger), with the `name` that
+    `add_logger_name` reads.
+
+    Lines are written under one lock, which a forked child (a Celery pool process) gets
+    afresh: a lock that another thread held at the moment of the fork would otherwise stay
+    held in the child for good, and its first log line would hang it."""
 
     def __init__(self, name: str | None = None) -> None:
-        super().__init__(sys.stderr)
         self.name = name
+
+    def msg(self, message: str) -> None:
+        stream = sys.__stderr__ or sys.stderr
+        with _write_lock:
+            stream.write(message + "\n")
+            stream.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = failure = log = msg
+
+
+_write_lock = threading.Lock()
+
+
+def _new_write_lock() -> None:
+    global _write_lock
+    _write_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_write_lock)
 
 
 def configure_logging(*, json: bool, level: str = "INFO") -> None:
@@ -41,7 +68,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level.upper()),
-        logger_factory=_NamedWriteLogger,
+        logger_factory=_StderrLogger,
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
