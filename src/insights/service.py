@@ -196,11 +196,7 @@ async def _run_job(job_id: uuid.UUID, connection: AsyncConnection) -> str:
         await repository.set_insight(
             insight.id, job.generation, {"status": InsightStatus.RUNNING.value}
         )
-        rows = await repository.messages(chat.id)
-        messages = [
-            InsightMessage(seq=m.seq, sender=m.sender, sent_at=m.sent_at, text=m.text, kind=m.kind)
-            for m in rows
-        ]
+        messages = await repository.messages(chat.id)
     INSIGHT_JOBS.labels(state="running").inc()
     options = InsightOptions(
         timezone=chat.timezone, silence_minutes=settings.insight_silence_minutes

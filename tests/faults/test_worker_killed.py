@@ -22,7 +22,7 @@ from src.chats.models import Chat, ChatMessage
 from src.database import SessionLocal
 from src.insights.models import InsightGenerationJob
 from src.insights.providers import local
-from src.insights.providers.base import InsightMessage, InsightOptions
+from src.insights.providers.base import InsightOptions
 from src.insights.repository import InsightRepository
 from src.outbox import service as outbox
 from src.rag.chunking import MIN_VECTOR_WORDS
@@ -108,11 +108,7 @@ async def test_sigkill_in_the_middle_of_insights(
         response = await upload(client, account, unique_export())
         chat_ids.append(uuid.UUID(response.json()["id"]))
     async with SessionLocal() as session:
-        rows = await InsightRepository(session).messages(chat_ids[0])
-    messages = [
-        InsightMessage(seq=m.seq, sender=m.sender, sent_at=m.sent_at, text=m.text, kind=m.kind)
-        for m in rows
-    ]
+        messages = await InsightRepository(session).messages(chat_ids[0])
     # Every chat holds the same messages but one line: this answer fits each of them.
     model_server["answer"] = local.compute("summary", messages, InsightOptions())
     model_server["mode"] = "slow"

@@ -289,15 +289,11 @@ async def test_a_job_whose_worker_is_killed_completes_once_after_the_sweeper(
 
     # A valid answer for the next attempt: what the local provider computes for this chat.
     from src.insights.providers import local
-    from src.insights.providers.base import InsightMessage, InsightOptions
+    from src.insights.providers.base import InsightOptions
     from src.insights.repository import InsightRepository
 
     async with SessionLocal() as session:
-        rows = await InsightRepository(session).messages(uuid.UUID(chat_id))
-    messages = [
-        InsightMessage(seq=m.seq, sender=m.sender, sent_at=m.sent_at, text=m.text, kind=m.kind)
-        for m in rows
-    ]
+        messages = await InsightRepository(session).messages(uuid.UUID(chat_id))
     model_server["answer"] = local.compute("summary", messages, InsightOptions())
     model_server["mode"] = "ok"
     model_server["release"].set()
