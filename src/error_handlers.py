@@ -41,6 +41,9 @@ from src.logging import get_logger
 
 log = get_logger(__name__)
 
+#: Where the body limit in force for a request is kept (`scope["state"]`, by the middleware).
+BODY_LIMIT_STATE = "max_body_bytes"
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -124,7 +127,14 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
     level = log.error if exc.status_code >= 500 else log.warning
     level("request.error", status=exc.status_code, code=code, error=message)
-    return error_response(request_id_of(request), exc.status_code, code, message, None, exc.headers)
+    details = None
+    if exc.status_code == 413:
+        # A body that passed its limit while streaming (src/middleware.BodyLimitMiddleware).
+        message = "The request body is too large"
+        details = {"max_bytes": request.scope.get("state", {}).get(BODY_LIMIT_STATE)}
+    return error_response(
+        request_id_of(request), exc.status_code, code, message, details, exc.headers
+    )
 
 
 async def database_error_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -84,8 +84,11 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    # Request lines are logged by our own middleware, with the request id.
+    # Request lines are logged by our own middleware, with the request id; task lines by our
+    # own signal handlers (workers/celery_app.py), with the outcome and the duration. Celery's
+    # errors still come through.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
 
 
 def get_logger(name: str | None = None, **initial: Any) -> FilteringBoundLogger:

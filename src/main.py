@@ -18,10 +18,11 @@ from src.database import engine, log_engine_configuration
 from src.error_handlers import register_exception_handlers
 from src.health.router import diagnostics_router
 from src.health.router import router as health_router
+from src.idempotency import REPLAYED_HEADER
 from src.insights.router import router as insights_router
 from src.logging import configure_logging, get_logger
 from src.metrics import register_pool
-from src.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from src.middleware import BodyLimitMiddleware, RequestContextMiddleware, UnhandledErrorMiddleware
 from src.payments.router import router as payments_router
 from src.rag import service as rag_service
 from src.rag.router import router as rag_router
@@ -30,6 +31,17 @@ from src.users.router import router as users_router
 log = get_logger("chatsight")
 
 API_PREFIX = "/api/v1"
+MEGABYTE = 1024 * 1024
+#: What a browser on another origin may read of a response, beside the always-safe ones.
+EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+    REPLAYED_HEADER,
+]
 
 
 @asynccontextmanager
@@ -78,6 +90,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX)
 
+    # From the inside out: unhandled errors become the 500 envelope, and bodies past their
+    # limit the 413 envelope, inside CORS, so that a browser on another origin reads every
+    # answer; outermost, the request id, metrics and request line cover every response, CORS
+    # preflights included.
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.max_body_mb * MEGABYTE,
+        # Export uploads: POST /chats/import and POST /chats/{id}/import (merges).
+        limits={"/import": settings.max_upload_mb * MEGABYTE},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -85,16 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=True,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            expose_headers=EXPOSED_HEADERS,
         )
-    megabyte = 1024 * 1024
-    app.add_middleware(
-        BodyLimitMiddleware,
-        default=settings.max_body_mb * megabyte,
-        # Export uploads: POST /chats/import and POST /chats/{id}/import (merges).
-        limits={"/import": settings.max_upload_mb * megabyte},
-    )
-    # Outermost: every response, CORS preflights and errors included, carries the request id.
     app.add_middleware(RequestContextMiddleware)
     return app
 

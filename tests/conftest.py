@@ -33,10 +33,12 @@ def _test_redis_url(url: str) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     global _servers
-    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
-        from scripts.stack import Servers
+    from scripts.stack import Servers, environment
 
-        _servers = Servers()
+    # `.env` under the environment, as `make test` passes them (pytest run directly too).
+    os.environ.update(environment())
+    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+        _servers = Servers(base=os.environ)
         os.environ.update(_servers.start())
 
     os.environ["DATABASE_URL"] = _test_database_url(os.environ["DATABASE_URL"])

@@ -6,6 +6,7 @@ prefetched at a time, a visibility timeout longer than the longest task, JSON on
 result backend (task outcomes live in our own tables).
 """
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -22,9 +23,10 @@ from celery.signals import (
 
 from src.chats.importing import IMPORT_TASK, INDEX_TASK
 from src.config import get_settings
-from src.logging import configure_logging
+from src.logging import configure_logging, get_logger
 
 settings = get_settings()
+log = get_logger("chatsight.task")
 
 #: Work a person waits on (insights, the outbox relay, the sweepers, pings) and bulk work
 #: (imports, indexing: minutes of parsing and embedding) have queues and workers of their
@@ -85,18 +87,33 @@ def _configure_logging(**_: Any) -> None:
     configure_logging(json=settings.json_logs, level=settings.log_level)
 
 
+_started: dict[str, float] = {}
+
+
 @task_prerun.connect
-def _bind_request_id(task: Task[Any, Any], **_: Any) -> None:
-    """Bind the request id that `src.broker.send_task` put in the headers."""
+def _bind_request_id(task_id: str, task: Task[Any, Any], **_: Any) -> None:
+    """Bind the request id that `src.broker.send_task` put in the headers, and start the
+    task's clock."""
     structlog.contextvars.clear_contextvars()
     request_id = getattr(task.request, "request_id", None)
     structlog.contextvars.bind_contextvars(
-        task_id=task.request.id, task_name=task.name, request_id=request_id
+        task_id=task_id, task_name=task.name, request_id=request_id
     )
+    _started[task_id] = time.perf_counter()
 
 
 @task_postrun.connect
-def _unbind(**_: Any) -> None:
+def _log_outcome(task_id: str, retval: Any = None, state: str | None = None, **_: Any) -> None:
+    """One line per task run: its outcome (Celery's state: SUCCESS, FAILURE, RETRY, ...),
+    what it returned when that is a word or a number (our tasks answer how a job went), and
+    how long it ran."""
+    began = _started.pop(task_id, None)
+    log.info(
+        "task.completed",
+        outcome=(state or "unknown").lower(),
+        result=retval if isinstance(retval, str | int) and not isinstance(retval, bool) else None,
+        duration_ms=round((time.perf_counter() - began) * 1000, 2) if began else None,
+    )
     structlog.contextvars.clear_contextvars()
 
 

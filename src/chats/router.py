@@ -8,12 +8,11 @@ from sqlalchemy import Row
 from src.auth.dependencies import Claims, CurrentUser, DbSession, owned, owned_row
 from src.chats import service as chats_service
 from src.chats.importing import ImportRequest
-from src.chats.models import Chat
+from src.chats.models import Chat, ChatStatus
 from src.chats.parsers import ChatFormat, DateOrder
 from src.chats.repository import ChatRepository, chat_page, message_page
 from src.chats.schemas import (
     ChatCreate,
-    ChatImportRead,
     ChatMergeRead,
     ChatRead,
     ChatUpdate,
@@ -22,14 +21,13 @@ from src.chats.schemas import (
 )
 from src.error_responses import responses
 from src.exceptions import AuthenticationError
+from src.idempotency import mark_replayed
 from src.pagination import Page, Pagination
 
 router = APIRouter(prefix="/chats", tags=["chats"], responses=responses(401))
 
 OwnedChat = Annotated[Chat, Depends(owned(ChatRepository, param="chat_id", resource="Chat"))]
 OwnedChatRow = Annotated[Row[Any], Depends(owned_row(Chat, param="chat_id", resource="Chat"))]
-
-DUPLICATE_HEADER = "X-Chatsight-Duplicate"
 
 DateOrderForm = Annotated[
     DateOrder | None,
@@ -49,9 +47,8 @@ async def create_chat(data: ChatCreate, user: CurrentUser, session: DbSession) -
 @router.post(
     "/import",
     status_code=status.HTTP_201_CREATED,
-    response_model=ChatImportRead,
+    response_model=ChatRead,
     responses={
-        200: {"description": "Already imported: the existing chat (`duplicate: true`)"},
         202: {"description": "Large file: queued; poll `GET /chats/{id}` for progress"},
         **responses(413, 422, 503),
     },
@@ -66,14 +63,14 @@ async def import_chat(
     tz: Annotated[str, Form(max_length=64, description="IANA zone of the export's times")] = "UTC",
     format: Annotated[ChatFormat | None, Form(description="Skip detection")] = None,
     date_order: DateOrderForm = None,
-) -> ChatImportRead:
+) -> ChatRead:
     """Import an exported conversation.
 
     Small files are parsed during the request: 201 with the chat `ready`. Large files become
     an import job: 202 with the chat `importing` and an `import_progress` that
     `GET /chats/{id}` reports until it is `ready` (or `failed`, with `error`). Uploading the
-    same file again returns the existing chat: 200, `duplicate: true` and the header
-    `X-Chatsight-Duplicate: true`.
+    same file again returns the existing chat with `Idempotent-Replayed: true`: 202 while it
+    is still importing, 201 otherwise.
 
     Dates of WhatsApp-style exports are read in the order that every line of the file allows
     and that runs forward in time; the chat's `date_order` and `date_order_source` say what
@@ -96,13 +93,10 @@ async def import_chat(
     )
     chat, outcome = await chats_service.import_export(user.id, request)
     if outcome == chats_service.ImportOutcome.DUPLICATE:
-        response.status_code = status.HTTP_200_OK
-        response.headers[DUPLICATE_HEADER] = "true"
-    elif outcome == chats_service.ImportOutcome.QUEUED:
+        mark_replayed(response)
+    if chat.status == ChatStatus.IMPORTING:
         response.status_code = status.HTTP_202_ACCEPTED
-    read = ChatImportRead.model_validate(chat)
-    read.duplicate = outcome == chats_service.ImportOutcome.DUPLICATE
-    return read
+    return ChatRead.model_validate(chat)
 
 
 @router.post(

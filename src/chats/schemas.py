@@ -66,12 +66,6 @@ class ChatRead(BaseModel):
     updated_at: datetime
 
 
-class ChatImportRead(ChatRead):
-    duplicate: bool = Field(
-        default=False, description="True when this file was already imported: the existing chat."
-    )
-
-
 class ChatMergeRead(BaseModel):
     chat: ChatRead
     added: int | None = Field(

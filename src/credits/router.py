@@ -1,11 +1,10 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Header, Response, status
 
 from src.auth.dependencies import CurrentAdmin, CurrentUser, CurrentUserRow, DbSession
 from src.credits import service as credits_service
-from src.credits.models import CreditKind
 from src.credits.repository import CreditRepository
 from src.credits.schemas import (
     AdminGrantCreate,
@@ -14,12 +13,8 @@ from src.credits.schemas import (
     CreditTransactionRead,
 )
 from src.error_responses import responses
-from src.exceptions import NotFoundError
-from src.logging import get_logger
+from src.idempotency import mark_replayed
 from src.pagination import Page, Pagination
-from src.users.repository import UserRepository
-
-log = get_logger(__name__)
 
 router = APIRouter(prefix="/credits", tags=["credits"], responses=responses(401))
 admin_router = APIRouter(prefix="/admin/credits", tags=["admin"], responses=responses(401, 403))
@@ -53,41 +48,23 @@ async def list_transactions(
 async def grant_credits(
     data: AdminGrantCreate,
     admin: CurrentAdmin,
-    session: DbSession,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=150)] = None,
 ) -> AdminGrantRead:
     """Give credits to a user (admins only). With an idempotency key (body or
-    `Idempotency-Key` header), a replay returns the first grant with `replayed: true`."""
-    users = UserRepository(session)
-    recipient = (
-        await users.get(data.user_id)
-        if data.user_id
-        else await users.get_by_email(data.email or "")
-    )
-    if recipient is None:
-        raise NotFoundError("User")
-    key = data.idempotency_key or idempotency_key or uuid.uuid4().hex
-    recipient_id = recipient.id
-    applied = await credits_service.run(
-        lambda s: credits_service.grant(
-            s,
-            recipient_id,
-            data.amount,
-            kind=CreditKind.ADMIN_GRANT,
-            idempotency_key=f"admin:{key}",
-            # No reference: the user's ledger must not name the admin (the log does).
-        )
-    )
-    log.info(
-        "credits.admin_grant",
-        admin_id=str(admin.id),
-        user_id=str(recipient_id),
+    `Idempotency-Key` header), a replay returns the first grant (201 again, with
+    `Idempotent-Replayed: true`)."""
+    recipient_id, applied = await credits_service.admin_grant(
+        admin.id,
+        user_id=data.user_id,
+        email=data.email,
         amount=data.amount,
         reason=data.reason,
-        replayed=applied.replayed,
+        idempotency_key=data.idempotency_key or idempotency_key or uuid.uuid4().hex,
     )
+    if applied.replayed:
+        mark_replayed(response)
     return AdminGrantRead(
         user_id=recipient_id,
         transaction=CreditTransactionRead.model_validate(applied.transaction),
-        replayed=applied.replayed,
     )

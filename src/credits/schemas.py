@@ -50,4 +50,3 @@ class AdminGrantCreate(BaseModel):
 class AdminGrantRead(BaseModel):
     user_id: uuid.UUID
     transaction: CreditTransactionRead
-    replayed: bool

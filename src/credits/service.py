@@ -27,8 +27,9 @@ from src.credits.exceptions import IdempotencyKeyReused, InsufficientCredits
 from src.credits.models import CreditKind, CreditTransaction
 from src.credits.repository import CreditRepository
 from src.database_utils import execute_in_transaction
-from src.exceptions import InvalidInputError
+from src.exceptions import InvalidInputError, NotFoundError
 from src.logging import get_logger
+from src.users.repository import UserRepository
 
 log = get_logger(__name__)
 
@@ -71,6 +72,45 @@ async def grant(
     if kind not in GRANT_KINDS:
         raise ValueError(f"{kind} is not a grant")
     return await _apply(session, user_id, _positive(amount), kind, idempotency_key, reference)
+
+
+async def admin_grant(
+    admin_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID | None,
+    email: str | None,
+    amount: int,
+    reason: str,
+    idempotency_key: str,
+) -> tuple[uuid.UUID, Applied]:
+    """An admin gives credits to a user named by id or email, in one unit of work; the same
+    key again returns the first grant (`replayed`). 404 for no such user. The user's ledger
+    does not name the admin: this log line does."""
+
+    async def unit(session: AsyncSession) -> tuple[uuid.UUID, Applied]:
+        users = UserRepository(session)
+        recipient = await users.get(user_id) if user_id else await users.get_by_email(email or "")
+        if recipient is None:
+            raise NotFoundError("User")
+        applied = await grant(
+            session,
+            recipient.id,
+            amount,
+            kind=CreditKind.ADMIN_GRANT,
+            idempotency_key=f"admin:{idempotency_key}",
+        )
+        return recipient.id, applied
+
+    recipient_id, applied = await run(unit)
+    log.info(
+        "credits.admin_grant",
+        admin_id=str(admin_id),
+        user_id=str(recipient_id),
+        amount=amount,
+        reason=reason,
+        replayed=applied.replayed,
+    )
+    return recipient_id, applied
 
 
 async def charge(

@@ -14,6 +14,7 @@ from src.exceptions import (
     PayloadTooLarge,
     ServiceUnavailableError,
 )
+from src.idempotency import mark_replayed
 from src.pagination import Page, Pagination
 from src.payments import service as payments_service
 from src.payments.exceptions import InvalidWebhook, UnknownProvider
@@ -70,14 +71,14 @@ async def create_payment(
     `checkout_url`; credits arrive when the provider confirms the payment (webhook).
 
     Send an `Idempotency-Key` header to make retries safe: the same key and body return the
-    same payment (200, `Idempotent-Replayed: true`); the same key with another body is a 409.
+    same payment (201 again, with `Idempotent-Replayed: true`); the same key with another body
+    is a 409.
     429 past `PAYMENTS_PER_MINUTE` checkouts a minute.
     """
     await enforce(f"payments:{user.id}", limit=get_settings().payments_per_minute)
     payment, created = await payments_service.create_payment(user, data.package, idempotency_key)
     if not created:
-        response.status_code = status.HTTP_200_OK
-        response.headers["Idempotent-Replayed"] = "true"
+        mark_replayed(response)
     return to_read(payment)
 
 
@@ -136,10 +137,10 @@ async def complete_fake_checkout(
     response_model=WebhookAck,
     responses=responses(400, 404, 413, 503),
 )
-async def receive_webhook(provider: str, request: Request) -> WebhookAck:
+async def receive_webhook(provider: str, request: Request, response: Response) -> WebhookAck:
     """For the payment provider. The signature is checked before anything is written (400
     when it is missing, wrong or older than 300 s). Each event is applied once: a repeat
-    answers 200 with `duplicate: true`."""
+    answers 200 again with `Idempotent-Replayed: true`."""
     try:
         handler = get_provider(provider)
     except LookupError as exc:
@@ -152,4 +153,6 @@ async def receive_webhook(provider: str, request: Request) -> WebhookAck:
     except (InvalidSignature, InvalidEvent) as exc:
         raise InvalidWebhook(details={"reason": str(exc)}) from exc
     outcome, duplicate = await payments_service.handle_event(handler.name, event)
-    return WebhookAck(duplicate=duplicate, outcome=outcome)
+    if duplicate:
+        mark_replayed(response)
+    return WebhookAck(outcome=outcome)

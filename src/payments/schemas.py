@@ -44,5 +44,4 @@ class PaymentRead(BaseModel):
 
 class WebhookAck(BaseModel):
     received: bool = True
-    duplicate: bool
     outcome: str

@@ -1,6 +1,7 @@
 """The error envelope, the request id, the ownership dependency and CORS, on an app built by
 `create_app` with a few extra routes that fail on purpose."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -191,6 +192,30 @@ async def test_request_id_is_echoed_or_made(probe_client: httpx.AsyncClient) -> 
     assert error_of(error)["request_id"] == "trace-404"
 
 
+async def test_the_request_line_names_route_user_status_and_duration(
+    client: httpx.AsyncClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    account = await register(client)
+    capfd.readouterr()
+    missing = uuid.uuid4()
+    await client.get(
+        f"/api/v1/chats/{missing}", headers={**account.headers, "X-Request-ID": "rl-1"}
+    )
+    await client.get("/health", headers={"X-Request-ID": "rl-2"})
+    lines = [
+        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    done = {e["request_id"]: e for e in lines if e.get("event") == "request.completed"}
+    chat = done["rl-1"]
+    assert chat["route"] == "/api/v1/chats/{chat_id}"
+    assert chat["path"] == f"/api/v1/chats/{missing}"
+    assert (chat["method"], chat["status"], chat["user_id"]) == ("GET", 404, str(account.id))
+    assert isinstance(chat["duration_ms"], float | int)
+    probe = done["rl-2"]
+    assert (probe["route"], probe["status"]) == ("/health", 200)
+    assert "user_id" not in probe
+
+
 async def test_owned_resource_is_404_for_anyone_else(probe_client: httpx.AsyncClient) -> None:
     owner, stranger = await register(probe_client), await register(probe_client)
     async with SessionLocal() as session:
@@ -230,6 +255,38 @@ async def test_cors_allows_configured_origins_only() -> None:
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
     assert "access-control-allow-origin" not in denied.headers
     assert allowed.headers["X-Request-ID"]
+
+
+async def test_a_browser_on_another_origin_reads_every_answer_413_and_500_included() -> None:
+    origin = "https://app.example.com"
+    settings = Settings(environment="test", cors_origins=origin, max_body_mb=1)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=build(settings), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        crashed = await http.get("/probe/crash", headers={"Origin": origin})
+        too_large = await http.post(
+            "/api/v1/auth/register",
+            content=b"{" + b" " * (1024 * 1024) + b"}",
+            headers={"Origin": origin, "Content-Type": "application/json"},
+        )
+        account = await register(http)
+        replayed = [
+            await http.post(
+                "/api/v1/payments",
+                json={"package": "small"},
+                headers={**account.headers, "Origin": origin, "Idempotency-Key": "k-1"},
+            )
+            for _ in range(2)
+        ][1]
+    assert error_of(crashed)["code"] == "internal_error"
+    assert error_of(too_large)["code"] == "payload_too_large"
+    assert error_of(too_large)["details"] == {"max_bytes": 1024 * 1024}
+    for response in (crashed, too_large, replayed):
+        assert response.headers["access-control-allow-origin"] == origin
+    exposed = {
+        h.strip().lower() for h in replayed.headers["access-control-expose-headers"].split(",")
+    }
+    assert {"x-request-id", "retry-after", "idempotent-replayed", "ratelimit-reset"} <= exposed
+    assert replayed.headers["Idempotent-Replayed"] == "true"
 
 
 async def test_openapi_documents_the_envelope(client: httpx.AsyncClient) -> None:

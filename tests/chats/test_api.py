@@ -56,7 +56,7 @@ async def test_import_parses_and_stores_the_export(client: httpx.AsyncClient) ->
     assert response.status_code == 201, response.text
     chat = response.json()
     assert chat["status"] == "ready"
-    assert chat["duplicate"] is False
+    assert "Idempotent-Replayed" not in response.headers
     assert chat["source_format"] == "whatsapp"
     assert chat["title"] == "Ana"  # from "WhatsApp Chat with Ana.txt", as no title was given
     assert chat["message_count"] == 6
@@ -118,10 +118,8 @@ async def test_the_same_file_twice_is_one_chat(client: httpx.AsyncClient) -> Non
     data = unique_export()
     first = await upload(client, account, data)
     again = await upload(client, account, data)
-    assert first.status_code == 201
-    assert again.status_code == 200
-    assert again.headers["X-Chatsight-Duplicate"] == "true"
-    assert again.json()["duplicate"] is True
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     other = await register(client)  # another user's copy is their own chat
     assert (await upload(client, other, data)).status_code == 201
@@ -133,7 +131,8 @@ async def test_ten_concurrent_uploads_of_one_file_make_one_chat(
     account = await register(client)
     data = unique_export()
     responses = await asyncio.gather(*(upload(client, account, data) for _ in range(10)))
-    assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
+    assert {r.status_code for r in responses} == {201}
+    assert sum("Idempotent-Replayed" in r.headers for r in responses) == 9
     assert len({r.json()["id"] for r in responses}) == 1
     async with SessionLocal() as session:
         chats = await session.scalar(

@@ -31,8 +31,8 @@ async def test_admin_grant_is_admin_only_and_idempotent(client: httpx.AsyncClien
     first = await client.post("/api/v1/admin/credits/grants", json=body, headers=headers)
     again = await client.post("/api/v1/admin/credits/grants", json=body, headers=headers)
     assert first.status_code == again.status_code == 201
-    assert first.json()["replayed"] is False
-    assert again.json()["replayed"] is True
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["transaction"]["id"] == first.json()["transaction"]["id"]
     balance = await client.get("/api/v1/credits/balance", headers=user.headers)
     assert balance.json() == {"balance": 35}

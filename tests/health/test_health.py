@@ -102,7 +102,7 @@ async def test_metrics_add_up_every_api_process(tmp_path: Path) -> None:
     finally:
         await api.process.stop()
     assert "chatsight_db_pool_size 20.0" in body  # two pools of 10: both processes counted
-    route = 'chatsight_http_requests_total{method="GET",route="/payments/packages"'
+    route = 'chatsight_http_requests_total{method="GET",route="/api/v1/payments/packages"'
     [line] = [line for line in body.splitlines() if line.startswith(route)]
     assert float(line.rsplit(" ", 1)[1]) == 40
 

@@ -47,3 +47,28 @@ def test_celery_settings_do_not_lose_work() -> None:
     celery_app.loader.import_default_modules()
     for entry in conf.beat_schedule.values():
         assert entry["task"] in celery_app.tasks
+
+
+async def test_each_task_run_logs_one_line_with_its_outcome_and_duration(
+    client: httpx.AsyncClient, worker: WorkerProcess
+) -> None:
+    account = await register(client)
+    response = await client.post("/api/v1/diagnostics/ping", headers=account.headers)
+    task_id = response.json()["task_id"]
+
+    line = await worker.wait_for(
+        lambda text: (
+            json_event(text).get("event") == "task.completed"
+            and json_event(text).get("task_id") == task_id
+        )
+    )
+    event = json_event(line)
+    assert event["task_name"] == "chatsight.diagnostics.ping"
+    assert event["outcome"] == "success"
+    assert isinstance(event["duration_ms"], float | int)
+    assert event["duration_ms"] >= 0
+    assert event["request_id"] == response.json()["request_id"]
+    runs = [t for t in worker.lines if json_event(t).get("task_id") == task_id]
+    assert [json_event(t)["event"] for t in runs].count("task.completed") == 1
+    # Celery's own line for the same run ("Task ... succeeded in ...") is not written too.
+    assert not any("succeeded in" in t for t in worker.lines)
