@@ -10,17 +10,15 @@ import structlog
 from fastapi import Depends, Path
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Row, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from src import reads
 from src.auth.security import decode_access_token
-from src.database import Base, SessionLocal, get_db
+from src.database import Base, SessionLocal
+from src.dependencies import DbSession
 from src.exceptions import AuthenticationError, NotFoundError, PermissionDeniedError
 from src.repository import Repository
 from src.users.models import User
 from src.users.repository import LIVE_USER, UserRepository, live
-
-DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 

@@ -5,9 +5,10 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from src.auth import security
 from src.auth import service as auth_service
-from src.auth.dependencies import CurrentUser, DbSession
+from src.auth.dependencies import CurrentUser
 from src.auth.schemas import RefreshRequest, Token
 from src.config import get_settings
+from src.dependencies import DbSession
 from src.error_responses import responses
 from src.ratelimit import client_address, enforce
 from src.users import service as users_service

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, status
 
-from src.auth.dependencies import CurrentAdmin, DbSession
+from src.auth.dependencies import CurrentAdmin
 from src.categories import service as categories_service
 from src.categories.schemas import (
     CategoryCreate,
@@ -10,6 +10,7 @@ from src.categories.schemas import (
     InsightTypeRead,
     InsightTypeUpdate,
 )
+from src.dependencies import DbSession
 from src.error_responses import responses
 
 router = APIRouter(prefix="/categories", tags=["categories"])

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 from sqlalchemy import Row
 
-from src.auth.dependencies import Claims, CurrentUser, DbSession, owned, owned_row
+from src.auth.dependencies import Claims, CurrentUser, owned, owned_row
 from src.chats import service as chats_service
 from src.chats.importing import ImportRequest
 from src.chats.models import Chat, ChatStatus
@@ -19,6 +19,7 @@ from src.chats.schemas import (
     MessageBatch,
     MessageRead,
 )
+from src.dependencies import DbSession
 from src.error_responses import responses
 from src.exceptions import AuthenticationError
 from src.idempotency import mark_replayed
@@ -60,7 +61,9 @@ async def import_chat(
         UploadFile, File(description="A WhatsApp .txt/.zip, Telegram JSON, JSON or CSV")
     ],
     title: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
-    tz: Annotated[str, Form(max_length=64, description="IANA zone of the export's times")] = "UTC",
+    timezone: Annotated[
+        str, Form(max_length=64, description="IANA zone of the export's times")
+    ] = "UTC",
     format: Annotated[ChatFormat | None, Form(description="Skip detection")] = None,
     date_order: DateOrderForm = None,
 ) -> ChatRead:
@@ -87,7 +90,7 @@ async def import_chat(
         data=data,
         filename=file.filename,
         title=title,
-        timezone=tz,
+        timezone=timezone,
         format=format,
         date_order=date_order,
     )
@@ -112,7 +115,7 @@ async def merge_export(
     user: CurrentUser,
     response: Response,
     file: Annotated[UploadFile, File(description="A newer or overlapping export of this chat")],
-    tz: Annotated[
+    timezone: Annotated[
         str | None,
         Form(max_length=64, description="IANA zone of the export's times (default: the chat's)"),
     ] = None,
@@ -136,7 +139,7 @@ async def merge_export(
         data=await file.read(),
         filename=file.filename,
         title=None,
-        timezone=tz or "",
+        timezone=timezone or "",
         format=format,
         date_order=date_order,
     )

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from src.auth.dependencies import CurrentAdmin, CurrentUser, CurrentUserRow, DbSession
+from src.auth.dependencies import CurrentAdmin, CurrentUser, CurrentUserRow
 from src.credits import service as credits_service
 from src.credits.repository import CreditRepository
 from src.credits.schemas import (
@@ -12,6 +12,7 @@ from src.credits.schemas import (
     Balance,
     CreditTransactionRead,
 )
+from src.dependencies import DbSession
 from src.error_responses import responses
 from src.idempotency import mark_replayed
 from src.pagination import Page, Pagination

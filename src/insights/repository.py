@@ -2,12 +2,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 
 from src.categories.models import InsightType
 from src.chats.models import Chat, ChatMessage
 from src.insights.models import Insight, InsightGenerationJob, InsightStatus
 from src.insights.providers.base import InsightMessage
+from src.pagination import PageParams, keyset_rows
 from src.repository import Repository
 
 _MESSAGES = (
@@ -30,15 +31,6 @@ class InsightRepository(Repository[Insight]):
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
-
-    async def for_chat(self, chat_id: uuid.UUID) -> list[tuple[Insight, str]]:
-        statement = (
-            select(Insight, InsightType.slug)
-            .join(InsightType, InsightType.id == Insight.insight_type_id)
-            .where(Insight.chat_id == chat_id)
-            .order_by(InsightType.position, InsightType.slug)
-        )
-        return [(row[0], row[1]) for row in (await self.session.execute(statement)).all()]
 
     async def owned_with_slug(
         self, insight_id: uuid.UUID, user_id: uuid.UUID
@@ -126,3 +118,19 @@ class InsightRepository(Repository[Insight]):
             .with_for_update(skip_locked=True)
         )
         return list((await self.session.scalars(statement)).all())
+
+
+async def page_for_chat(
+    chat_id: uuid.UUID, params: PageParams
+) -> tuple[list[Row[Any]], str | None]:
+    """A page of the chat's insights in catalogue order (the type's position, then its slug:
+    one insight per type and chat), as rows of the insight's columns with `slug`, read with
+    no transaction."""
+    statement = (
+        select(*Insight.__table__.c, InsightType.slug, InsightType.position)
+        .join(InsightType, InsightType.id == Insight.insight_type_id)
+        .where(Insight.chat_id == chat_id)
+    )
+    return await keyset_rows(
+        statement, [InsightType.position, InsightType.slug], params, descending=False
+    )

@@ -1,18 +1,20 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy import Row
 
-from src.auth.dependencies import CurrentUser, DbSession, owned
+from src.auth.dependencies import CurrentUser, owned_row
 from src.chats.models import Chat
-from src.chats.repository import ChatRepository
+from src.dependencies import DbSession
 from src.error_responses import responses
 from src.insights import service as insights_service
 from src.insights.schemas import InsightCreate, InsightRead
+from src.pagination import Page, Pagination
 
 router = APIRouter(tags=["insights"], responses=responses(401))
 
-OwnedChat = Annotated[Chat, Depends(owned(ChatRepository, param="chat_id", resource="Chat"))]
+OwnedChatRow = Annotated[Row[Any], Depends(owned_row(Chat, param="chat_id", resource="Chat"))]
 
 
 @router.post(
@@ -41,10 +43,13 @@ async def request_insight(
     )
 
 
-@router.get("/chats/{chat_id}/insights", response_model=list[InsightRead], responses=responses(404))
-async def list_insights(chat: OwnedChat, session: DbSession) -> list[InsightRead]:
-    """Every insight requested for this chat, with its status and result."""
-    return await insights_service.list_for_chat(session, chat)
+@router.get(
+    "/chats/{chat_id}/insights", response_model=Page[InsightRead], responses=responses(404, 422)
+)
+async def list_insights(chat: OwnedChatRow, page: Pagination) -> Page[InsightRead]:
+    """The insights requested for this chat, with their status and result, in the
+    catalogue's order, a page at a time (`next_cursor` back as `cursor`)."""
+    return await insights_service.page_for_chat(chat.id, page)
 
 
 @router.get("/insights/{insight_id}", response_model=InsightRead, responses=responses(404))

@@ -14,19 +14,20 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Row, func
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from src.categories.models import InsightType
 from src.categories.repository import InsightTypeRepository
 from src.chats.exceptions import ChatNotReady
-from src.chats.models import Chat, ChatStatus
+from src.chats.models import ChatStatus
 from src.chats.repository import ChatRepository
 from src.config import get_settings
 from src.credits import service as credits_service
 from src.database import engine, get_async_db_transaction
 from src.database_utils import upsert_or_create, upsert_unique_record
 from src.exceptions import NotFoundError
+from src.insights import repository as insights_repository
 from src.insights.exceptions import InsightInProgress, UnknownInsightType
 from src.insights.models import Insight, InsightGenerationJob, InsightStatus
 from src.insights.providers.base import InsightError, InsightMessage, InsightOptions
@@ -35,6 +36,7 @@ from src.insights.schemas import InsightRead
 from src.logging import get_logger
 from src.metrics import INSIGHT_JOBS
 from src.outbox import service as outbox
+from src.pagination import Page, PageParams
 
 log = get_logger(__name__)
 
@@ -42,7 +44,7 @@ GENERATE_TASK = "chatsight.insights.generate"
 ACTIVE = (InsightStatus.PENDING, InsightStatus.RUNNING)
 
 
-def to_read(insight: Insight, slug: str) -> InsightRead:
+def to_read(insight: Insight | Row[Any], slug: str) -> InsightRead:
     return InsightRead(
         id=insight.id,
         chat_id=insight.chat_id,
@@ -139,8 +141,9 @@ async def _start_generation(
     )
 
 
-async def list_for_chat(session: AsyncSession, chat: Chat) -> list[InsightRead]:
-    return [to_read(i, slug) for i, slug in await InsightRepository(session).for_chat(chat.id)]
+async def page_for_chat(chat_id: uuid.UUID, params: PageParams) -> Page[InsightRead]:
+    rows, next_cursor = await insights_repository.page_for_chat(chat_id, params)
+    return Page(items=[to_read(row, row.slug) for row in rows], next_cursor=next_cursor)
 
 
 async def get_insight(

@@ -1,18 +1,15 @@
 import uuid
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from sqlalchemy import Row
 
-from src.auth.dependencies import CurrentUser, DbSession, owned, owned_row
+from src.auth.dependencies import CurrentUser, owned, owned_row
 from src.config import get_settings
+from src.dependencies import DbSession
 from src.error_responses import responses
 from src.exceptions import (
-    ChatsightError,
-    NotFoundError,
     PayloadTooLarge,
-    ServiceUnavailableError,
 )
 from src.idempotency import mark_replayed
 from src.pagination import Page, Pagination
@@ -21,7 +18,6 @@ from src.payments.exceptions import InvalidWebhook, UnknownProvider
 from src.payments.models import Payment
 from src.payments.providers import get_provider
 from src.payments.providers.base import InvalidEvent
-from src.payments.providers.fake import FakeProvider
 from src.payments.repository import PaymentRepository
 from src.payments.schemas import PackageRead, PaymentCreate, PaymentRead, WebhookAck
 from src.payments.signing import InvalidSignature
@@ -107,29 +103,7 @@ async def complete_fake_checkout(
 ) -> PaymentRead:
     """Fake provider only: pay the checkout. Sends a correctly signed `payment.succeeded`
     webhook to this API's own webhook endpoint, exactly as a provider would."""
-    # Read in its own short transaction: this request holds no connection while the webhook
-    # it sends runs its units of work.
-    payment = await payments_service.get_payment(payment_id)
-    if payment.user_id != user.id:
-        raise NotFoundError("Payment")
-    provider = get_provider()
-    if not isinstance(provider, FakeProvider) or payment.provider != "fake":
-        raise UnknownProvider()
-    payload, headers = provider.signed_event("payment.succeeded", payment.id)
-    transport = httpx.ASGITransport(app=request.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://chatsight.internal") as http:
-        delivered = await http.post(
-            "/api/v1/payments/webhooks/fake",
-            content=payload,
-            headers={**headers, "Content-Type": "application/json"},
-        )
-    if delivered.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
-        # The database was away for the webhook (it changed nothing): pay again shortly.
-        raise ServiceUnavailableError("The payment could not be recorded; retry shortly")
-    if delivered.status_code != status.HTTP_200_OK:
-        raise ChatsightError("The fake webhook was not accepted")
-    # Read it back in a new transaction: this request's snapshot predates the webhook's.
-    return to_read(await payments_service.get_payment(payment.id))
+    return to_read(await payments_service.complete_fake_checkout(user.id, payment_id, request.app))
 
 
 @router.post(

@@ -11,19 +11,22 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp
 
 from src.config import get_settings
 from src.credits import service as credits_service
 from src.credits.models import CreditKind
 from src.database import get_async_db_transaction
 from src.database_utils import execute_in_transaction, upsert_or_create
-from src.exceptions import NotFoundError
+from src.exceptions import ChatsightError, NotFoundError, ServiceUnavailableError
 from src.logging import get_logger
 from src.payments.exceptions import (
     IdempotencyKeyMismatch,
     PaymentProviderUnavailable,
     UnknownPackage,
+    UnknownProvider,
 )
 from src.payments.models import Payment, PaymentStatus
 from src.payments.providers import get_provider
@@ -33,6 +36,7 @@ from src.payments.providers.base import (
     ProviderEvent,
     ProviderUnavailable,
 )
+from src.payments.providers.fake import FakeProvider
 from src.payments.repository import PaymentRepository
 from src.users.models import User
 
@@ -225,3 +229,34 @@ async def _apply(
         payment.credits_unrecovered = payment.credits_granted - payment.credits_reversed
     await session.flush()
     return "refunded"
+
+
+async def complete_fake_checkout(
+    user_id: uuid.UUID, payment_id: uuid.UUID, app: ASGIApp
+) -> Payment:
+    """Pay a fake checkout as its provider would: a signed `payment.succeeded` webhook, sent to
+    `app`'s own webhook endpoint. 404 for a payment that is not the user's; 404
+    `unknown_provider` unless both the payment and the configured provider are the fake one;
+    503 when the database was away for the webhook (it changed nothing: pay again shortly)."""
+    # Read in its own short transaction: nothing here holds a connection while the webhook
+    # runs its units of work.
+    payment = await get_payment(payment_id)
+    if payment.user_id != user_id:
+        raise NotFoundError("Payment")
+    provider = get_provider()
+    if not isinstance(provider, FakeProvider) or payment.provider != "fake":
+        raise UnknownProvider()
+    payload, headers = provider.signed_event("payment.succeeded", payment.id)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chatsight.internal") as http:
+        delivered = await http.post(
+            "/api/v1/payments/webhooks/fake",
+            content=payload,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    if delivered.status_code == 503:
+        raise ServiceUnavailableError("The payment could not be recorded; retry shortly")
+    if delivered.status_code != 200:
+        raise ChatsightError("The fake webhook was not accepted")
+    # Read it back in a new transaction: the webhook's writes are committed by now.
+    return await get_payment(payment.id)

@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response, status
 from fastapi.responses import StreamingResponse
 
-from src.auth.dependencies import CurrentUser, DbSession, owned
+from src.auth.dependencies import CurrentUser, owned
+from src.dependencies import DbSession
 from src.error_responses import responses
 from src.pagination import Page, Pagination
 from src.rag import service as rag_service

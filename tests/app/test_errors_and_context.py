@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from src.auth.dependencies import DbSession, owned
+from src.auth.dependencies import owned
 from src.config import Settings, get_settings
 from src.database import SessionLocal
+from src.dependencies import DbSession
 from src.exceptions import LockTimeoutException
 from src.main import create_app
 from tests.factories import register

@@ -80,10 +80,10 @@ async def test_import_parses_and_stores_the_export(client: httpx.AsyncClient) ->
 
 async def test_import_applies_the_time_zone(client: httpx.AsyncClient) -> None:
     account = await register(client)
-    response = await upload(client, account, unique_export(), tz="Europe/Madrid")
+    response = await upload(client, account, unique_export(), timezone="Europe/Madrid")
     assert response.status_code == 201
     assert response.json()["first_message_at"] == "2024-03-12T08:15:00Z"  # CET is UTC+1
-    bad = await upload(client, account, unique_export(), tz="Mars/Olympus")
+    bad = await upload(client, account, unique_export(), timezone="Mars/Olympus")
     assert_envelope(bad, 422, "unknown_timezone")
 
 

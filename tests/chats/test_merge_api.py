@@ -149,7 +149,7 @@ async def test_exports_of_both_participants_merge_without_doubles(
 async def test_merge_reads_times_in_the_chat_zone(client: httpx.AsyncClient) -> None:
     account = await register(client)
     tag = uuid.uuid4().hex
-    response = await upload(client, account, tagged(FIRST, tag), tz="Europe/Madrid")
+    response = await upload(client, account, tagged(FIRST, tag), timezone="Europe/Madrid")
     chat = response.json()
 
     body = (await merge(client, account, chat["id"], tagged(FIRST, tag) + b"\n")).json()

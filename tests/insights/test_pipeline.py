@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from src.categories.models import InsightType
 from src.config import get_settings
 from src.credits.models import CreditTransaction
 from src.database import SessionLocal
@@ -95,7 +96,10 @@ async def test_request_to_completed_through_a_worker(
     assert await balance(client, account) == 9
     assert await ledger_kinds(account.id) == [("signup", 10), ("insight_charge", -1)]
     listed = (await client.get(f"/api/v1/chats/{chat_id}/insights", headers=account.headers)).json()
-    assert [(i["insight_type"], i["status"]) for i in listed] == [("activity", "completed")]
+    assert listed["next_cursor"] is None
+    assert [(i["insight_type"], i["status"]) for i in listed["items"]] == [
+        ("activity", "completed")
+    ]
 
 
 async def test_50_concurrent_requests_make_one_insight_one_job_one_charge(
@@ -137,7 +141,7 @@ async def test_not_enough_credits_is_402_and_writes_nothing(client: httpx.AsyncC
     error = assert_envelope(broke, 402, "insufficient_credits")
     assert error["details"] == {"balance": 0, "required": 1}
     listed = (await client.get(f"/api/v1/chats/{chat_id}/insights", headers=account.headers)).json()
-    assert "activity" not in [i["insight_type"] for i in listed]
+    assert "activity" not in [i["insight_type"] for i in listed["items"]]
     await outbox.wait_idle()
 
 
@@ -157,6 +161,37 @@ async def test_unknown_type_missing_chat_and_other_users(client: httpx.AsyncClie
         404,
         "not_found",
     )
+    await outbox.wait_idle()
+
+
+async def test_a_chats_insights_come_a_page_at_a_time_in_catalogue_order(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client)
+    chat_id = await chat_for(client, account)
+    asked = ["keywords", "activity", "initiators"]
+    for slug in asked:
+        assert (await ask(client, account, chat_id, slug)).status_code == 202
+    url = f"/api/v1/chats/{chat_id}/insights"
+    first = (await client.get(url, params={"limit": 2}, headers=account.headers)).json()
+    second = (
+        await client.get(
+            url, params={"limit": 2, "cursor": first["next_cursor"]}, headers=account.headers
+        )
+    ).json()
+    whole = (await client.get(url, params={"limit": 100}, headers=account.headers)).json()
+    assert (len(first["items"]), len(second["items"]), second["next_cursor"]) == (2, 1, None)
+    paged = [i["insight_type"] for i in first["items"] + second["items"]]
+    assert paged == [i["insight_type"] for i in whole["items"]]
+    async with SessionLocal() as session:
+        catalogue = (
+            await session.scalars(
+                select(InsightType.slug).order_by(InsightType.position, InsightType.slug)
+            )
+        ).all()
+    assert paged == [slug for slug in catalogue if slug in asked]
+    bad = await client.get(url, params={"cursor": "not-a-cursor"}, headers=account.headers)
+    assert_envelope(bad, 422, "invalid_input")
     await outbox.wait_idle()
 
 
