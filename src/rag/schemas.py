@@ -43,7 +43,7 @@ class Citation(BaseModel):
     score: float
 
 
-class MessageRead(BaseModel):
+class ConversationMessageRead(BaseModel):
     id: int
     role: str = Field(description="user or assistant")
     content: str
@@ -60,7 +60,7 @@ class ConversationRead(BaseModel):
 
 
 class ConversationDetail(ConversationRead):
-    messages: list[MessageRead]
+    messages: list[ConversationMessageRead]
 
 
 def citations_of(raw: list[dict[str, Any]]) -> list[Citation]:
@@ -85,7 +85,7 @@ class DoneEvent(BaseModel):
     """Last on success: the stored answer, its citations being those its text uses."""
 
     event: Literal["done"]
-    data: MessageRead
+    data: ConversationMessageRead
 
 
 class ErrorEvent(BaseModel):
@@ -103,6 +103,9 @@ AskEventSchema = Annotated[
 
 def sse_schema() -> dict[str, Any]:
     """The JSON Schema of one Server-Sent Event of an answer: `event:` is the name, `data:`
-    the JSON payload."""
-    schema: dict[str, Any] = TypeAdapter(AskEventSchema).json_schema()
+    the JSON payload. Its references point into the OpenAPI components, where src/openapi.py
+    puts its definitions."""
+    schema: dict[str, Any] = TypeAdapter(AskEventSchema).json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
     return schema

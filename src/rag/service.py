@@ -36,8 +36,8 @@ from src.rag.retrieval import ChunkHit
 from src.rag.schemas import (
     ConversationCreate,
     ConversationDetail,
+    ConversationMessageRead,
     ConversationRead,
-    MessageRead,
     QuestionCreate,
     citations_of,
 )
@@ -56,8 +56,8 @@ def to_read(conversation: AIConversation) -> ConversationRead:
     )
 
 
-def message_read(message: AIMessage) -> MessageRead:
-    return MessageRead(
+def message_read(message: AIMessage) -> ConversationMessageRead:
+    return ConversationMessageRead(
         id=message.id,
         role=message.role,
         content=message.content,
@@ -364,11 +364,11 @@ async def _store_answer(
     return message
 
 
-async def answer(question: Question) -> MessageRead:
+async def answer(question: Question) -> ConversationMessageRead:
     """The whole answer (the non-streaming endpoint)."""
     async for event in answer_events(question):
         if event.kind == "done":
-            return MessageRead.model_validate(event.data)
+            return ConversationMessageRead.model_validate(event.data)
         if event.kind == "error":
             raise AnswerUnavailable()
     raise AnswerUnavailable()
