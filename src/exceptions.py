@@ -136,3 +136,11 @@ class ServiceUnavailableError(ChatsightError):
         self, message: str | None = None, *, details: Any = None, retry_after: int = 5
     ) -> None:
         super().__init__(message, details=details, headers={"Retry-After": str(retry_after)})
+
+
+class NotReady(ServiceUnavailableError):
+    """A dependency of the service (the database, the broker) does not answer: `details`
+    says which."""
+
+    code = "not_ready"
+    message = "A dependency is unreachable"

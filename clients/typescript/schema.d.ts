@@ -785,8 +785,8 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Readiness: the database and the broker both answer within 2 s. 503 otherwise, with
-         *     which one failed in `details`.
+         * @description Readiness: the database and the broker both answer within 2 s. 503 `not_ready`
+         *     otherwise, with which one failed in `details`.
          */
         get: operations["readiness"];
         put?: never;
@@ -822,6 +822,116 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ActivityInsight */
+        ActivityInsight: {
+            /**
+             * Chat Id
+             * Format: uuid
+             */
+            chat_id: string;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Credits Charged
+             * @description What the current generation cost.
+             */
+            credits_charged: number;
+            /**
+             * Error
+             * @description Why it failed (the charge was refunded).
+             */
+            error: string | null;
+            /**
+             * Generation
+             * @description 1 for the first run; each regeneration adds 1.
+             */
+            generation: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Insight Type
+             * @constant
+             */
+            insight_type: "activity";
+            /** @description The insight, once completed. */
+            result: components["schemas"]["ActivityResult"] | null;
+            /**
+             * Stale
+             * @description Messages were added to the chat (a merge or an append) after this result was computed: `?regenerate=true` brings it up to date.
+             * @default false
+             */
+            stale: boolean;
+            status: components["schemas"]["InsightStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ActivityResult
+         * @description Message volume per participant and over time.
+         */
+        ActivityResult: {
+            /**
+             * Busiest Days
+             * @description Up to 5 days with the most messages, most first; ties broken by the earlier date.
+             */
+            busiest_days: components["schemas"]["DayCount"][];
+            /**
+             * By Hour
+             * @description 24 entries, hour 0 to 23, zero counts included.
+             */
+            by_hour: components["schemas"]["HourCount"][];
+            /**
+             * By Weekday
+             * @description Seven entries, Monday to Sunday, zero counts included.
+             */
+            by_weekday: components["schemas"]["WeekdayCount"][];
+            /**
+             * First Message At
+             * @description Earliest message, in the chat's time zone; null when there are none.
+             */
+            first_message_at: string | null;
+            /**
+             * Last Message At
+             * @description Latest message, in the chat's time zone; null when there are none.
+             */
+            last_message_at: string | null;
+            /**
+             * Participants
+             * @description One entry per participant, in order of their first message.
+             */
+            participants: components["schemas"]["ParticipantActivity"][];
+            /**
+             * Timezone
+             * @description IANA time zone the weekdays, hours and days are in.
+             */
+            timezone: string;
+            /**
+             * Total Media
+             * @description Media messages.
+             */
+            total_media: number;
+            /**
+             * Total Messages
+             * @description Messages sent by participants (system lines aside).
+             */
+            total_messages: number;
+            /**
+             * Total Words
+             * @description Words in all text messages.
+             */
+            total_words: number;
+        };
         /**
          * AdminGrantCreate
          * @description Who gets the credits: `user_id` or `email`.
@@ -1085,10 +1195,9 @@ export interface components {
             participants: string[];
             /**
              * Source Format
-             * @description whatsapp, telegram, json, csv, ... or api
+             * @description The export's format; `api` for a chat a frontend fills, `unknown` while a queued export waits to be read.
              */
-            source_format: string;
-            /** @description importing, ready or failed */
+            source_format: components["schemas"]["ChatFormat"] | ("api" | "unknown");
             status: components["schemas"]["ChatStatus"];
             /**
              * Time Precision
@@ -1114,6 +1223,19 @@ export interface components {
         ChatUpdate: {
             /** Title */
             title: string;
+        };
+        /** Checks */
+        Checks: {
+            /**
+             * Broker
+             * @description `ok`, or why the broker did not answer.
+             */
+            broker: string;
+            /**
+             * Database
+             * @description `ok`, or why the database did not answer.
+             */
+            database: string;
         };
         /** Citation */
         Citation: {
@@ -1210,9 +1332,9 @@ export interface components {
             id: number;
             /**
              * Role
-             * @description user or assistant
+             * @enum {string}
              */
-            role: string;
+            role: "user" | "assistant";
         };
         /** ConversationRead */
         ConversationRead: {
@@ -1236,6 +1358,11 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * CreditKind
+         * @enum {string}
+         */
+        CreditKind: "signup" | "purchase" | "purchase_refund" | "insight_charge" | "insight_refund" | "admin_grant";
         /** CreditTransactionRead */
         CreditTransactionRead: {
             /**
@@ -1252,8 +1379,7 @@ export interface components {
             created_at: string;
             /** Id */
             id: number;
-            /** Kind */
-            kind: string;
+            kind: components["schemas"]["CreditKind"];
             /** Reference Id */
             reference_id: string | null;
             /** Reference Type */
@@ -1271,6 +1397,23 @@ export interface components {
          * @enum {string}
          */
         DateOrderSource: "requested" | "dates" | "chronology" | "default" | "format";
+        /**
+         * DayCount
+         * @description Messages sent on one calendar day.
+         */
+        DayCount: {
+            /**
+             * Count
+             * @description Messages sent that day.
+             */
+            count: number;
+            /**
+             * Date
+             * Format: date
+             * @description Calendar day (YYYY-MM-DD) in the chat's time zone.
+             */
+            date: string;
+        };
         /**
          * DoneEvent
          * @description Last on success: the stored answer, its citations being those its text uses.
@@ -1290,7 +1433,7 @@ export interface components {
              * @description Stable and machine-readable: what went wrong.
              * @enum {string}
              */
-            code: "answer_unavailable" | "bad_request" | "chat_not_ready" | "conflict" | "database_error" | "email_taken" | "export_too_large" | "forbidden" | "http_error" | "idempotency_key_reused" | "insight_in_progress" | "insufficient_credits" | "internal_error" | "invalid_credentials" | "invalid_export" | "invalid_input" | "invalid_messages" | "invalid_webhook" | "lock_timeout" | "method_not_allowed" | "not_acceptable" | "not_authenticated" | "not_found" | "payload_too_large" | "payment_provider_unavailable" | "rate_limited" | "restore_conflict" | "restore_expired" | "service_unavailable" | "too_many_messages" | "too_many_requests" | "transaction_conflict" | "unknown_insight_type" | "unknown_package" | "unknown_timezone" | "unsupported_media_type" | "validation_error";
+            code: "answer_unavailable" | "bad_request" | "chat_not_ready" | "conflict" | "database_error" | "email_taken" | "export_too_large" | "forbidden" | "http_error" | "idempotency_key_reused" | "insight_in_progress" | "insufficient_credits" | "internal_error" | "invalid_credentials" | "invalid_export" | "invalid_input" | "invalid_messages" | "invalid_webhook" | "lock_timeout" | "method_not_allowed" | "not_acceptable" | "not_authenticated" | "not_found" | "not_ready" | "payload_too_large" | "payment_provider_unavailable" | "rate_limited" | "restore_conflict" | "restore_expired" | "service_unavailable" | "too_many_messages" | "too_many_requests" | "transaction_conflict" | "unknown_insight_type" | "unknown_package" | "unknown_timezone" | "unsupported_media_type" | "validation_error";
             /** Details */
             details?: unknown;
             /** Message */
@@ -1316,26 +1459,29 @@ export interface components {
             event: "error";
         };
         /**
+         * HourCount
+         * @description Messages sent during one hour of the day.
+         */
+        HourCount: {
+            /**
+             * Count
+             * @description Messages sent during that hour.
+             */
+            count: number;
+            /**
+             * Hour
+             * @description Hour of the day (0-23) in the chat's time zone.
+             */
+            hour: number;
+        };
+        /**
          * IndexStatus
          * @description The chat's retrieval index (chunks and embeddings), kept by the RAG indexer.
          * @enum {string}
          */
         IndexStatus: "pending" | "indexing" | "ready" | "failed";
-        /**
-         * InsightCreate
-         * @example {
-         *       "insight_type": "activity"
-         *     }
-         */
-        InsightCreate: {
-            /**
-             * Insight Type
-             * @description A slug from /categories
-             */
-            insight_type: string;
-        };
-        /** InsightRead */
-        InsightRead: {
+        /** InitiatorsInsight */
+        InitiatorsInsight: {
             /**
              * Chat Id
              * Format: uuid
@@ -1368,32 +1514,75 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /** Insight Type */
-            insight_type: string;
             /**
-             * Result
-             * @description The insight, once completed.
+             * Insight Type
+             * @constant
              */
-            result: {
-                [key: string]: unknown;
-            } | null;
+            insight_type: "initiators";
+            /** @description The insight, once completed. */
+            result: components["schemas"]["InitiatorsResult"] | null;
             /**
              * Stale
              * @description Messages were added to the chat (a merge or an append) after this result was computed: `?regenerate=true` brings it up to date.
              * @default false
              */
             stale: boolean;
-            /**
-             * Status
-             * @description pending, running, completed or failed
-             */
-            status: string;
+            status: components["schemas"]["InsightStatus"];
             /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
         };
+        /**
+         * InitiatorsResult
+         * @description Conversation openers.
+         */
+        InitiatorsResult: {
+            /**
+             * Participants
+             * @description One entry per participant, in order of their first message, zero included.
+             */
+            participants: components["schemas"]["ParticipantInitiations"][];
+            /**
+             * Silence Minutes
+             * @description A message after more than this many minutes of silence opens a new conversation.
+             */
+            silence_minutes: number;
+            /**
+             * Total Conversations
+             * @description Conversations in the chat.
+             */
+            total_conversations: number;
+        };
+        /**
+         * InsightCreate
+         * @example {
+         *       "insight_type": "activity"
+         *     }
+         */
+        InsightCreate: {
+            /**
+             * Insight Type
+             * @description A slug from /categories
+             */
+            insight_type: string;
+        };
+        /**
+         * InsightPage
+         * @description A page of a chat's insights.
+         */
+        InsightPage: {
+            /** Items */
+            items: (components["schemas"]["ActivityInsight"] | components["schemas"]["ResponseTimesInsight"] | components["schemas"]["InitiatorsInsight"] | components["schemas"]["SentimentInsight"] | components["schemas"]["KeywordsInsight"] | components["schemas"]["SummaryInsight"] | components["schemas"]["OtherInsight"])[];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * InsightStatus
+         * @enum {string}
+         */
+        InsightStatus: "pending" | "running" | "completed" | "failed";
         /** InsightTypeCreate */
         InsightTypeCreate: {
             /**
@@ -1434,8 +1623,11 @@ export interface components {
             is_active: boolean;
             /** Name */
             name: string;
-            /** Provider */
-            provider: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "local" | "openai";
             /** Slug */
             slug: string;
         };
@@ -1453,6 +1645,124 @@ export interface components {
             position?: number | null;
             /** Provider */
             provider?: ("local" | "openai") | null;
+        };
+        /** IsolationLevel */
+        IsolationLevel: {
+            /**
+             * Configured
+             * @description What the engine was told.
+             */
+            configured: string;
+            /**
+             * Server Reported
+             * @description What PostgreSQL reports for a transaction.
+             */
+            server_reported: string;
+        };
+        /**
+         * Keyword
+         * @description One distinctive term of a participant.
+         */
+        Keyword: {
+            /**
+             * Count
+             * @description How many times this participant used it.
+             */
+            count: number;
+            /**
+             * Score
+             * @description Weighted log-odds z-score against the rest of the chat, 4 places; higher is more distinctive, about 2 or more is notable.
+             */
+            score: number;
+            /**
+             * Term
+             * @description The term, lower-case, accents kept.
+             */
+            term: string;
+        };
+        /** KeywordsInsight */
+        KeywordsInsight: {
+            /**
+             * Chat Id
+             * Format: uuid
+             */
+            chat_id: string;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Credits Charged
+             * @description What the current generation cost.
+             */
+            credits_charged: number;
+            /**
+             * Error
+             * @description Why it failed (the charge was refunded).
+             */
+            error: string | null;
+            /**
+             * Generation
+             * @description 1 for the first run; each regeneration adds 1.
+             */
+            generation: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Insight Type
+             * @constant
+             */
+            insight_type: "keywords";
+            /** @description The insight, once completed. */
+            result: components["schemas"]["KeywordsResult"] | null;
+            /**
+             * Stale
+             * @description Messages were added to the chat (a merge or an append) after this result was computed: `?regenerate=true` brings it up to date.
+             * @default false
+             */
+            stale: boolean;
+            status: components["schemas"]["InsightStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * KeywordsResult
+         * @description Distinctive terms per participant.
+         */
+        KeywordsResult: {
+            /**
+             * Language
+             * @description Stop-word language actually used (en or es).
+             */
+            language: string;
+            /**
+             * Method
+             * @description Scoring method: log_odds_dirichlet, the weighted log-odds ratio of the participant against everyone else, with the whole chat's counts as the prior.
+             */
+            method: string;
+            /**
+             * Participants
+             * @description One entry per participant, in order of their first message.
+             */
+            participants: components["schemas"]["ParticipantKeywords"][];
+        };
+        /** Liveness */
+        Liveness: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status: "ok";
         };
         /**
          * MessageBatch
@@ -1536,6 +1846,105 @@ export interface components {
             /** Text */
             text: string;
         };
+        /**
+         * MonthParticipantSentiment
+         * @description One participant's mean score in one month.
+         */
+        MonthParticipantSentiment: {
+            /**
+             * Mean Compound
+             * @description Mean compound score of those messages, 4 places.
+             */
+            mean_compound: number;
+            /**
+             * Messages
+             * @description Their text messages scored that month.
+             */
+            messages: number;
+            /**
+             * Participant
+             * @description The sender's name as it appears in the chat.
+             */
+            participant: string;
+        };
+        /**
+         * MonthSentiment
+         * @description Scores of one calendar month.
+         */
+        MonthSentiment: {
+            /**
+             * Month
+             * @description Month in the chat's time zone, YYYY-MM.
+             */
+            month: string;
+            /**
+             * Participants
+             * @description Participants who wrote that month, in order of their first message in the chat.
+             */
+            participants: components["schemas"]["MonthParticipantSentiment"][];
+            /** @description All scored messages of the month. */
+            sentiment: components["schemas"]["SentimentStats"];
+        };
+        /**
+         * OtherInsight
+         * @description An insight type added to the catalogue after these were written: its result is an
+         *     object of its own shape.
+         */
+        OtherInsight: {
+            /**
+             * Chat Id
+             * Format: uuid
+             */
+            chat_id: string;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Credits Charged
+             * @description What the current generation cost.
+             */
+            credits_charged: number;
+            /**
+             * Error
+             * @description Why it failed (the charge was refunded).
+             */
+            error: string | null;
+            /**
+             * Generation
+             * @description 1 for the first run; each regeneration adds 1.
+             */
+            generation: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Insight Type */
+            insight_type: string;
+            /**
+             * Result
+             * @description The insight, once completed.
+             */
+            result: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Stale
+             * @description Messages were added to the chat (a merge or an append) after this result was computed: `?regenerate=true` brings it up to date.
+             * @default false
+             */
+            stale: boolean;
+            status: components["schemas"]["InsightStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** PackageRead */
         PackageRead: {
             /** Amount Cents */
@@ -1568,13 +1977,6 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
-        /** Page[InsightRead] */
-        Page_InsightRead_: {
-            /** Items */
-            items: components["schemas"]["InsightRead"][];
-            /** Next Cursor */
-            next_cursor?: string | null;
-        };
         /** Page[MessageRead] */
         Page_MessageRead_: {
             /** Items */
@@ -1588,6 +1990,113 @@ export interface components {
             items: components["schemas"]["PaymentRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /**
+         * ParticipantActivity
+         * @description What one participant sent.
+         */
+        ParticipantActivity: {
+            /**
+             * Media
+             * @description Media messages (photos, videos, audio, ...) sent.
+             */
+            media: number;
+            /**
+             * Messages
+             * @description Messages sent, media included.
+             */
+            messages: number;
+            /**
+             * Participant
+             * @description The sender's name as it appears in the chat.
+             */
+            participant: string;
+            /**
+             * Words
+             * @description Whitespace-separated words in their text messages.
+             */
+            words: number;
+        };
+        /**
+         * ParticipantInitiations
+         * @description How many conversations one participant opened.
+         */
+        ParticipantInitiations: {
+            /**
+             * Conversations Started
+             * @description Conversations this participant opened.
+             */
+            conversations_started: number;
+            /**
+             * Participant
+             * @description The sender's name as it appears in the chat.
+             */
+            participant: string;
+            /**
+             * Share
+             * @description conversations_started / total_conversations, rounded to 4 places; 0 when there are no conversations.
+             */
+            share: number;
+        };
+        /**
+         * ParticipantKeywords
+         * @description The distinctive terms of one participant.
+         */
+        ParticipantKeywords: {
+            /**
+             * Keywords
+             * @description Up to keywords_per_participant terms, highest score first; ties by higher count, then alphabetically.
+             */
+            keywords: components["schemas"]["Keyword"][];
+            /**
+             * Participant
+             * @description The sender's name as it appears in the chat.
+             */
+            participant: string;
+            /**
+             * Terms
+             * @description Content terms (after stop words) this participant wrote.
+             */
+            terms: number;
+        };
+        /**
+         * ParticipantResponseTimes
+         * @description Reply delays of one participant: how long they took to answer someone else.
+         */
+        ParticipantResponseTimes: {
+            /**
+             * Median Seconds
+             * @description Median of their reply delays in seconds; null without replies.
+             */
+            median_seconds: number | null;
+            /**
+             * P90 Seconds
+             * @description 90th percentile (nearest rank) of their reply delays in seconds; null without replies.
+             */
+            p90_seconds: number | null;
+            /**
+             * Participant
+             * @description The sender's name as it appears in the chat.
+             */
+            participant: string;
+            /**
+             * Replies
+             * @description Replies this participant sent.
+             */
+            replies: number;
+        };
+        /**
+         * ParticipantSentiment
+         * @description Scores of one participant's text messages.
+         */
+        ParticipantSentiment: {
+            /**
+             * Participant
+             * @description The sender's name as it appears in the chat.
+             */
+            participant: string;
+            /** @description Their scores; zero counts and a null mean if they sent no text. */
+            sentiment: components["schemas"]["SentimentStats"];
         };
         /**
          * PaymentCreate
@@ -1643,15 +2152,48 @@ export interface components {
             package: string;
             /** Paid At */
             paid_at: string | null;
-            /** Provider */
-            provider: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "fake" | "stripe";
             /** Refunded At */
             refunded_at: string | null;
+            status: components["schemas"]["PaymentStatus"];
+        };
+        /**
+         * PaymentStatus
+         * @enum {string}
+         */
+        PaymentStatus: "pending" | "succeeded" | "refunded" | "failed";
+        /** PingSent */
+        PingSent: {
             /**
-             * Status
-             * @description pending, succeeded, refunded or failed
+             * Request Id
+             * @description This request's id, in the task's log line too.
              */
-            status: string;
+            request_id: string | null;
+            /**
+             * Task Id
+             * @description The task sent; the worker's log line names it.
+             */
+            task_id: string;
+        };
+        /** PoolStatus */
+        PoolStatus: {
+            /** Checked In */
+            checked_in?: number | null;
+            /** Checked Out */
+            checked_out?: number | null;
+            isolation_level: components["schemas"]["IsolationLevel"];
+            /** Max Overflow */
+            max_overflow?: number | null;
+            /** Overflow */
+            overflow?: number | null;
+            /** Pool Class */
+            pool_class: string;
+            /** Size */
+            size?: number | null;
         };
         /**
          * QuestionCreate
@@ -1688,10 +2230,333 @@ export interface components {
              */
             senders: string[];
         };
+        /** Readiness */
+        Readiness: {
+            checks: components["schemas"]["Checks"];
+            /**
+             * Status
+             * @default ready
+             * @constant
+             */
+            status: "ready";
+        };
         /** RefreshRequest */
         RefreshRequest: {
             /** Refresh Token */
             refresh_token: string;
+        };
+        /**
+         * ResponseStats
+         * @description Reply delays of everyone together.
+         */
+        ResponseStats: {
+            /**
+             * Median Seconds
+             * @description Median reply delay in seconds (mean of the two middle ones for an even count); null without replies.
+             */
+            median_seconds: number | null;
+            /**
+             * P90 Seconds
+             * @description 90th percentile of the reply delay in seconds, nearest-rank method (the ceil(0.9*n)-th smallest); null without replies.
+             */
+            p90_seconds: number | null;
+            /**
+             * Replies
+             * @description Replies counted (delay within the silence limit).
+             */
+            replies: number;
+        };
+        /** ResponseTimesInsight */
+        ResponseTimesInsight: {
+            /**
+             * Chat Id
+             * Format: uuid
+             */
+            chat_id: string;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Credits Charged
+             * @description What the current generation cost.
+             */
+            credits_charged: number;
+            /**
+             * Error
+             * @description Why it failed (the charge was refunded).
+             */
+            error: string | null;
+            /**
+             * Generation
+             * @description 1 for the first run; each regeneration adds 1.
+             */
+            generation: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Insight Type
+             * @constant
+             */
+            insight_type: "response_times";
+            /** @description The insight, once completed. */
+            result: components["schemas"]["ResponseTimesResult"] | null;
+            /**
+             * Stale
+             * @description Messages were added to the chat (a merge or an append) after this result was computed: `?regenerate=true` brings it up to date.
+             * @default false
+             */
+            stale: boolean;
+            status: components["schemas"]["InsightStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ResponseTimesResult
+         * @description Reply counts and delays, per participant and overall.
+         */
+        ResponseTimesResult: {
+            /** @description All replies together. */
+            overall: components["schemas"]["ResponseStats"];
+            /**
+             * Participants
+             * @description One entry per participant, in order of their first message, zero replies included.
+             */
+            participants: components["schemas"]["ParticipantResponseTimes"][];
+            /**
+             * Silence Minutes
+             * @description Delays longer than this many minutes were not counted as replies.
+             */
+            silence_minutes: number;
+        };
+        /** SentimentInsight */
+        SentimentInsight: {
+            /**
+             * Chat Id
+             * Format: uuid
+             */
+            chat_id: string;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Credits Charged
+             * @description What the current generation cost.
+             */
+            credits_charged: number;
+            /**
+             * Error
+             * @description Why it failed (the charge was refunded).
+             */
+            error: string | null;
+            /**
+             * Generation
+             * @description 1 for the first run; each regeneration adds 1.
+             */
+            generation: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Insight Type
+             * @constant
+             */
+            insight_type: "sentiment";
+            /** @description The insight, once completed. */
+            result: components["schemas"]["SentimentResult"] | null;
+            /**
+             * Stale
+             * @description Messages were added to the chat (a merge or an append) after this result was computed: `?regenerate=true` brings it up to date.
+             * @default false
+             */
+            stale: boolean;
+            status: components["schemas"]["InsightStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * SentimentResult
+         * @description VADER sentiment of the chat.
+         */
+        SentimentResult: {
+            /**
+             * Months
+             * @description Months with at least one scored message, oldest first.
+             */
+            months: components["schemas"]["MonthSentiment"][];
+            /** @description All scored messages together. */
+            overall: components["schemas"]["SentimentStats"];
+            /**
+             * Participants
+             * @description One entry per participant, in order of their first message.
+             */
+            participants: components["schemas"]["ParticipantSentiment"][];
+        };
+        /**
+         * SentimentStats
+         * @description Scores of a group of messages.
+         */
+        SentimentStats: {
+            /**
+             * Mean Compound
+             * @description Mean VADER compound score (-1 .. 1), 4 places; null without messages.
+             */
+            mean_compound: number | null;
+            /**
+             * Messages
+             * @description Text messages scored.
+             */
+            messages: number;
+            /**
+             * Negative
+             * @description Messages scoring <= -0.05.
+             */
+            negative: number;
+            /**
+             * Neutral
+             * @description Messages scoring in between.
+             */
+            neutral: number;
+            /**
+             * Positive
+             * @description Messages scoring >= 0.05.
+             */
+            positive: number;
+        };
+        /** SummaryInsight */
+        SummaryInsight: {
+            /**
+             * Chat Id
+             * Format: uuid
+             */
+            chat_id: string;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Credits Charged
+             * @description What the current generation cost.
+             */
+            credits_charged: number;
+            /**
+             * Error
+             * @description Why it failed (the charge was refunded).
+             */
+            error: string | null;
+            /**
+             * Generation
+             * @description 1 for the first run; each regeneration adds 1.
+             */
+            generation: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Insight Type
+             * @constant
+             */
+            insight_type: "summary";
+            /** @description The insight, once completed. */
+            result: components["schemas"]["SummaryResult"] | null;
+            /**
+             * Stale
+             * @description Messages were added to the chat (a merge or an append) after this result was computed: `?regenerate=true` brings it up to date.
+             * @default false
+             */
+            stale: boolean;
+            status: components["schemas"]["InsightStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * SummaryMessage
+         * @description One picked message.
+         */
+        SummaryMessage: {
+            /**
+             * Score
+             * @description Mean chat-frequency weight (0 .. 1) of its distinct terms, 4 places.
+             */
+            score: number;
+            /**
+             * Sender
+             * @description Who sent it.
+             */
+            sender: string;
+            /**
+             * Sent At
+             * Format: date-time
+             * @description When it was sent, in the chat's time zone.
+             */
+            sent_at: string;
+            /**
+             * Seq
+             * @description Position of the message in the chat, from 1.
+             */
+            seq: number;
+            /**
+             * Text
+             * @description The message text, unchanged.
+             */
+            text: string;
+        };
+        /**
+         * SummaryResult
+         * @description The picked messages and the chat's extent.
+         */
+        SummaryResult: {
+            /**
+             * Candidates
+             * @description Text messages long enough to be picked (at least 3 distinct content terms).
+             */
+            candidates: number;
+            /**
+             * Ended At
+             * @description Latest message, in the chat's time zone; null when there are none.
+             */
+            ended_at: string | null;
+            /**
+             * Messages
+             * @description Up to summary_size best-scoring messages, in chat order.
+             */
+            messages: components["schemas"]["SummaryMessage"][];
+            /**
+             * Participants
+             * @description Everyone who sent a message, in order of their first message.
+             */
+            participants: string[];
+            /**
+             * Started At
+             * @description Earliest message, in the chat's time zone; null when there are none.
+             */
+            started_at: string | null;
         };
         /** Token */
         Token: {
@@ -1793,6 +2658,23 @@ export interface components {
              * @default true
              */
             received: boolean;
+        };
+        /**
+         * WeekdayCount
+         * @description Messages sent on one weekday.
+         */
+        WeekdayCount: {
+            /**
+             * Count
+             * @description Messages sent on that weekday.
+             */
+            count: number;
+            /**
+             * Weekday
+             * @description Day of the week in the chat's time zone.
+             * @enum {string}
+             */
+            weekday: "Monday" | "Tuesday" | "Wednesday" | "Thursday" | "Friday" | "Saturday" | "Sunday";
         };
     };
     responses: never;
@@ -3353,7 +4235,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ChatRead"];
+                };
             };
             /** @description Missing, invalid or expired token */
             401: {
@@ -3829,12 +4713,14 @@ export interface operations {
                     "application/json": components["schemas"]["ChatMergeRead"];
                 };
             };
-            /** @description Large file: queued; the chat is `importing` until merged */
+            /** @description Large file: queued; the chat is `importing` until merged (the counts are null until then) */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ChatMergeRead"];
+                };
             };
             /** @description Missing, invalid or expired token */
             401: {
@@ -3993,7 +4879,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_InsightRead_"];
+                    "application/json": components["schemas"]["InsightPage"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -4117,7 +5003,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InsightRead"];
+                    "application/json": components["schemas"]["ActivityInsight"] | components["schemas"]["ResponseTimesInsight"] | components["schemas"]["InitiatorsInsight"] | components["schemas"]["SentimentInsight"] | components["schemas"]["KeywordsInsight"] | components["schemas"]["SummaryInsight"] | components["schemas"]["OtherInsight"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -4853,7 +5739,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PingSent"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -4951,7 +5837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InsightRead"];
+                    "application/json": components["schemas"]["ActivityInsight"] | components["schemas"]["ResponseTimesInsight"] | components["schemas"]["InitiatorsInsight"] | components["schemas"]["SentimentInsight"] | components["schemas"]["KeywordsInsight"] | components["schemas"]["SummaryInsight"] | components["schemas"]["OtherInsight"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -6582,9 +7468,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Liveness"];
                 };
             };
             /** @description Internal error (no internals in the body) */
@@ -6623,9 +7507,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PoolStatus"];
                 };
             };
             /** @description Internal error (no internals in the body) */
@@ -6683,7 +7565,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description Internal error (no internals in the body) */

@@ -12,7 +12,7 @@ class InsightTypeRead(BaseModel):
     name: str
     description: str
     credit_cost: int
-    provider: str
+    provider: Literal["local", "openai"]
     is_active: bool
 
 

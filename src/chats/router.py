@@ -50,7 +50,10 @@ async def create_chat(data: ChatCreate, user: CurrentUser, session: DbSession) -
     status_code=status.HTTP_201_CREATED,
     response_model=ChatRead,
     responses={
-        202: {"description": "Large file: queued; poll `GET /chats/{id}` for progress"},
+        202: {
+            "model": ChatRead,
+            "description": "Large file: queued; poll `GET /chats/{id}` for progress",
+        },
         **responses(413, 422, 503),
     },
 )
@@ -106,7 +109,11 @@ async def import_chat(
     "/{chat_id}/import",
     response_model=ChatMergeRead,
     responses={
-        202: {"description": "Large file: queued; the chat is `importing` until merged"},
+        202: {
+            "model": ChatMergeRead,
+            "description": "Large file: queued; the chat is `importing` until merged (the "
+            "counts are null until then)",
+        },
         **responses(404, 409, 413, 422, 503),
     },
 )

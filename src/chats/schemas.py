@@ -5,7 +5,13 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from src.chats.models import ChatStatus, IndexStatus
-from src.chats.parsers import AttachmentKind, DateOrder, DateOrderSource, MessageKind
+from src.chats.parsers import (
+    AttachmentKind,
+    ChatFormat,
+    DateOrder,
+    DateOrderSource,
+    MessageKind,
+)
 
 
 class ChatCreate(BaseModel):
@@ -24,8 +30,11 @@ class ChatRead(BaseModel):
 
     id: uuid.UUID
     title: str
-    source_format: str = Field(description="whatsapp, telegram, json, csv, ... or api")
-    status: ChatStatus = Field(description="importing, ready or failed")
+    source_format: ChatFormat | Literal["api", "unknown"] = Field(
+        description="The export's format; `api` for a chat a frontend fills, `unknown` while "
+        "a queued export waits to be read."
+    )
+    status: ChatStatus
     error: str | None = Field(description="Why the import failed (status failed).")
     import_progress: float | None = Field(description="0.0 to 1.0 while importing.")
     import_attempts: int = Field(

@@ -3,6 +3,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from src.credits.models import CreditKind
+
 
 class Balance(BaseModel):
     balance: int
@@ -14,7 +16,7 @@ class CreditTransactionRead(BaseModel):
     id: int
     amount: int = Field(description="Signed: positive adds credits, negative takes them.")
     balance_after: int
-    kind: str
+    kind: CreditKind
     reference_type: str | None
     reference_id: str | None
     created_at: datetime

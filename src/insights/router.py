@@ -9,8 +9,8 @@ from src.chats.models import Chat
 from src.dependencies import DbSession
 from src.error_responses import responses
 from src.insights import service as insights_service
-from src.insights.schemas import InsightCreate, InsightRead
-from src.pagination import Page, Pagination
+from src.insights.schemas import InsightCreate, InsightPage, InsightRead
+from src.pagination import Pagination
 
 router = APIRouter(tags=["insights"], responses=responses(401))
 
@@ -43,10 +43,8 @@ async def request_insight(
     )
 
 
-@router.get(
-    "/chats/{chat_id}/insights", response_model=Page[InsightRead], responses=responses(404, 422)
-)
-async def list_insights(chat: OwnedChatRow, page: Pagination) -> Page[InsightRead]:
+@router.get("/chats/{chat_id}/insights", response_model=InsightPage, responses=responses(404, 422))
+async def list_insights(chat: OwnedChatRow, page: Pagination) -> InsightPage:
     """The insights requested for this chat, with their status and result, in the
     catalogue's order, a page at a time (`next_cursor` back as `cursor`)."""
     return await insights_service.page_for_chat(chat.id, page)

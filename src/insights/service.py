@@ -32,11 +32,11 @@ from src.insights.exceptions import InsightInProgress, UnknownInsightType
 from src.insights.models import Insight, InsightGenerationJob, InsightStatus
 from src.insights.providers.base import InsightError, InsightMessage, InsightOptions
 from src.insights.repository import InsightRepository
-from src.insights.schemas import InsightRead
+from src.insights.schemas import INSIGHT_READ, InsightPage, InsightRead
 from src.logging import get_logger
 from src.metrics import INSIGHT_JOBS
 from src.outbox import service as outbox
-from src.pagination import Page, PageParams
+from src.pagination import PageParams
 
 log = get_logger(__name__)
 
@@ -45,20 +45,23 @@ ACTIVE = (InsightStatus.PENDING, InsightStatus.RUNNING)
 
 
 def to_read(insight: Insight | Row[Any], slug: str) -> InsightRead:
-    return InsightRead(
-        id=insight.id,
-        chat_id=insight.chat_id,
-        insight_type=slug,
-        status=insight.status,
-        generation=insight.generation,
-        credits_charged=insight.credits_charged,
-        result=insight.result,
-        error=insight.error,
-        created_at=insight.created_at,
-        updated_at=insight.updated_at,
-        completed_at=insight.completed_at,
-        stale=insight.stale,
-    )
+    """The insight as the API answers it, its result typed by its insight type (results are
+    checked against the same models when they are computed)."""
+    values = {
+        "id": insight.id,
+        "chat_id": insight.chat_id,
+        "insight_type": slug,
+        "status": insight.status,
+        "generation": insight.generation,
+        "credits_charged": insight.credits_charged,
+        "result": insight.result,
+        "error": insight.error,
+        "created_at": insight.created_at,
+        "updated_at": insight.updated_at,
+        "completed_at": insight.completed_at,
+        "stale": insight.stale,
+    }
+    return INSIGHT_READ.validate_python(values)
 
 
 async def mark_stale(session: AsyncSession, chat_id: uuid.UUID) -> int:
@@ -141,9 +144,9 @@ async def _start_generation(
     )
 
 
-async def page_for_chat(chat_id: uuid.UUID, params: PageParams) -> Page[InsightRead]:
+async def page_for_chat(chat_id: uuid.UUID, params: PageParams) -> InsightPage:
     rows, next_cursor = await insights_repository.page_for_chat(chat_id, params)
-    return Page(items=[to_read(row, row.slug) for row in rows], next_cursor=next_cursor)
+    return InsightPage(items=[to_read(row, row.slug) for row in rows], next_cursor=next_cursor)
 
 
 async def get_insight(

@@ -1,7 +1,10 @@
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from src.payments.models import PaymentStatus
 
 
 class PackageRead(BaseModel):
@@ -25,8 +28,8 @@ class PaymentRead(BaseModel):
     credits: int
     amount_cents: int
     currency: str
-    provider: str
-    status: str = Field(description="pending, succeeded, refunded or failed")
+    provider: Literal["fake", "stripe"]
+    status: PaymentStatus
     checkout_url: str | None = Field(description="Where to send the buyer to pay.")
     complete_url: str | None = Field(
         default=None,

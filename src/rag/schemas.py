@@ -45,7 +45,7 @@ class Citation(BaseModel):
 
 class ConversationMessageRead(BaseModel):
     id: int
-    role: str = Field(description="user or assistant")
+    role: Literal["user", "assistant"]
     content: str
     citations: list[Citation]
     created_at: datetime

@@ -14,6 +14,8 @@ from src.chats import importing
 from src.chats.models import Chat, ChatStatus
 from src.database import SessionLocal
 from src.insights.models import Insight, InsightStatus
+from src.insights.providers import local
+from src.insights.providers.base import InsightOptions
 from src.rag import indexing
 from src.rag.models import ChatChunk
 from tests.chats.test_api import messages, upload
@@ -196,7 +198,10 @@ async def test_merge_marks_earlier_insights_stale(client: httpx.AsyncClient) -> 
         await session.execute(
             update(Insight)
             .where(Insight.id == uuid.UUID(requested.json()["id"]))
-            .values(status=InsightStatus.COMPLETED, result={"done": True})
+            .values(
+                status=InsightStatus.COMPLETED,
+                result=local.compute("activity", [], InsightOptions()),
+            )
         )
         await session.commit()
 

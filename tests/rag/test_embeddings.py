@@ -183,7 +183,7 @@ def test_get_embedder_openai(settings: Callable[..., None]) -> None:
     )
     embedder = get_embedder()
     assert isinstance(embedder, OpenAIEmbedder)
-    assert (embedder.name, embedder.url, embedder.model) == (
+    assert (embedder.name, embedder.endpoint.url("embeddings"), embedder.model) == (
         "openai",
         "http://127.0.0.1:9/v1/embeddings",
         "all-minilm",

@@ -7,7 +7,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from src.chats import importing
 from src.logging import get_logger
 from workers import runtime
-from workers.decorators import task
+from workers.decorators import retry_countdown, task
 
 log = get_logger(__name__)
 
@@ -28,7 +28,7 @@ def import_chat(self: Task[Any, Any], chat_id: str) -> str:
             log.exception("chat.import_gave_up", chat_id=chat_id)
             runtime.run(importing.fail_import(uuid.UUID(chat_id), "The import failed"))
             return importing.JobOutcome.FAILED.value
-        raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
+        raise self.retry(exc=exc, countdown=retry_countdown(self)) from exc
 
 
 @task("chatsight.chats.sweep_imports")

@@ -7,7 +7,7 @@ from src.insights import service as insights_service
 from src.logging import get_logger
 from src.outbox import service as outbox
 from workers import runtime
-from workers.decorators import task
+from workers.decorators import retry_countdown, task
 
 log = get_logger(__name__)
 
@@ -18,7 +18,7 @@ def generate_insight(self: Task[Any, Any], job_id: str) -> str:
     nothing; transient provider errors come back here with exponential backoff."""
     outcome = runtime.run(insights_service.run_job(uuid.UUID(job_id)))
     if outcome == insights_service.JobOutcome.RETRY:
-        raise self.retry(countdown=min(60, 2 ** (self.request.retries + 1)))
+        raise self.retry(countdown=retry_countdown(self))
     return outcome
 
 

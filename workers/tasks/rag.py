@@ -8,7 +8,7 @@ from src.logging import get_logger
 from src.rag import indexing
 from src.rag.embeddings import EmbeddingError
 from workers import runtime
-from workers.decorators import task
+from workers.decorators import retry_countdown, task
 
 log = get_logger(__name__)
 
@@ -23,7 +23,7 @@ def index_chat(self: Task[Any, Any], chat_id: str) -> str:
         if self.request.retries >= (self.max_retries or 0):
             runtime.run(indexing.fail_index(uuid.UUID(chat_id), str(exc)))
             return "failed"
-        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+        raise self.retry(exc=exc, countdown=retry_countdown(self)) from exc
 
 
 @task("chatsight.rag.sweep_index")

@@ -1,22 +1,21 @@
 """The `openai` insight provider: any OpenAI-compatible `/v1/chat/completions` (a hosted API,
 vLLM, Ollama...). The model is asked for JSON matching the insight type's schema, and the
-answer is validated against it. 429 and 5xx answers and timeouts are retried a bounded
-number of times with backoff; what is still failing then is a transient `InsightError` (the
-job retries later); a 4xx or an answer that does not fit the schema is a permanent one."""
+answer is validated against it. Requests go through the one client for such servers
+(`src.openai_compat`: its retry policy for 429, 5xx and timeouts); what is still failing then
+is a transient `InsightError` (the job retries later); a 4xx or an answer that does not fit
+the schema is a permanent one."""
 
-import asyncio
 import json
-import random
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from src.config import get_settings
 from src.insights.providers.base import InsightError, InsightMessage, InsightOptions
 from src.insights.providers.local import RESULT_MODELS
 from src.logging import get_logger
+from src.openai_compat import Endpoint, EndpointRefused, EndpointUnavailable, post_json
 
 log = get_logger(__name__)
 
@@ -71,42 +70,24 @@ async def compute(
 ) -> dict[str, Any]:
     if slug not in RESULT_MODELS:
         raise InsightError(f"unknown insight type {slug!r}")
-    settings = get_settings()
-    headers = {}
-    if settings.openai_api_key is not None:
-        headers["Authorization"] = f"Bearer {settings.openai_api_key.get_secret_value()}"
-    timeout = httpx.Timeout(
-        settings.openai_read_timeout_seconds, connect=settings.openai_connect_timeout_seconds
-    )
     body = build_request(slug, messages, options)
-    url = settings.openai_base_url.rstrip("/") + "/chat/completions"
-    last_error = "no attempt"
-    async with httpx.AsyncClient(timeout=timeout, headers=headers) as client:
-        for attempt in range(settings.openai_max_retries + 1):
-            if attempt:
-                await asyncio.sleep(min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0))
-            try:
-                response = await client.post(url, json=body)
-            except httpx.TransportError as exc:
-                last_error = f"transport error: {exc!r}"
-                continue
-            if response.status_code == 429 or response.status_code >= 500:
-                last_error = f"HTTP {response.status_code}"
-                continue
-            if response.status_code >= 400:
-                raise InsightError(
-                    f"the model endpoint refused the request: HTTP {response.status_code}"
-                )
-            return _validated(slug, response)
-    log.warning("insight.openai_unavailable", slug=slug, error=last_error)
-    raise InsightError(f"the model endpoint is unavailable ({last_error})", transient=True)
+    endpoint = Endpoint.for_chat()
+    async with endpoint.client() as client:
+        try:
+            answer = await post_json(client, endpoint, "chat/completions", body)
+        except EndpointRefused as exc:
+            raise InsightError(f"the model endpoint {exc}") from exc
+        except EndpointUnavailable as exc:
+            log.warning("insight.openai_unavailable", slug=slug, error=str(exc))
+            raise InsightError(f"the model endpoint is {exc}", transient=True) from exc
+    return _validated(slug, answer)
 
 
-def _validated(slug: str, response: httpx.Response) -> dict[str, Any]:
+def _validated(slug: str, answer: Any) -> dict[str, Any]:
     try:
-        content = response.json()["choices"][0]["message"]["content"]
-        answer = RESULT_MODELS[slug].model_validate_json(content)
+        content = answer["choices"][0]["message"]["content"]
+        result = RESULT_MODELS[slug].model_validate_json(content)
     except (ValueError, KeyError, IndexError, TypeError, ValidationError) as exc:
         raise InsightError(f"the model's answer does not fit the {slug} schema: {exc}") from exc
-    result: dict[str, Any] = answer.model_dump(mode="json")
-    return result
+    dumped: dict[str, Any] = result.model_dump(mode="json")
+    return dumped
