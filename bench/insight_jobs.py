@@ -51,6 +51,7 @@ from src.insights import service as insights_service
 from src.insights.models import Insight, InsightStatus
 from src.logging import configure_logging
 from src.outbox import service as outbox
+from src.rag import indexing as rag_indexing
 from src.rag.models import ChatChunk
 from src.users.models import User
 from workers.celery_app import BULK_QUEUE, INTERACTIVE_QUEUE, celery_app
@@ -237,7 +238,7 @@ async def queue_indexing(chat_ids: Sequence[uuid.UUID]) -> None:
                 select(Chat).where(Chat.id.in_(chat_ids[start : start + CHATS_PER_TRANSACTION]))
             )
             for chat in chats:
-                await importing.stage_indexing(session, chat)
+                await rag_indexing.queue(session, chat)
     await outbox.wait_idle()
     while await outbox.pending_count():
         await outbox.relay()

@@ -1,6 +1,7 @@
 """The Redis-protocol server: a shared async client, and sending tasks to the Celery workers.
 
-Tasks are sent by name, so the API never imports task code. The current `request_id` rides in
+Tasks are sent by name through the Celery app of `src.task_queue`, so the API never imports
+worker code. The current `request_id` rides in
 the task's headers and is bound again in the worker (see `workers/celery_app.py`).
 """
 
@@ -18,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from src.config import get_settings
 from src.exceptions import ServiceUnavailableError
+from src.task_queue import celery_app
 
 _redis: Redis | None = None
 
@@ -60,8 +62,6 @@ def send_task(
 
     A task waits in the queue for as long as it takes: what is sent must run (an import, an
     indexing job, an insight). Only a task that may be skipped gets `expires` (seconds)."""
-    from workers.celery_app import celery_app
-
     request_id = request_id or current_request_id()
     headers = {"request_id": request_id} if request_id else {}
     try:

@@ -1,17 +1,13 @@
-"""The one Celery app: `celery -A workers.celery_app worker -Q <queue>` (with
-`CELERY_WORKER=true`), one worker per queue (`INTERACTIVE_QUEUE`, `BULK_QUEUE`).
-
-Settings for not losing work: late acks, requeue when a worker dies mid-task, one message
-prefetched at a time, a visibility timeout longer than the longest task, JSON only, and no
-result backend (task outcomes live in our own tables).
-"""
+"""The workers' side of the Celery app (`src.task_queue`): `celery -A workers.celery_app
+worker -Q <queue>` (with `CELERY_WORKER=true`), one worker per queue (`INTERACTIVE_QUEUE`,
+`BULK_QUEUE`): their tasks, beat's schedule, logging, and each process's set-up."""
 
 import time
 from datetime import timedelta
 from typing import Any
 
 import structlog
-from celery import Celery, Task
+from celery import Task
 from celery.signals import (
     setup_logging,
     task_postrun,
@@ -21,37 +17,17 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from src.chats.importing import IMPORT_TASK, INDEX_TASK
 from src.config import get_settings
 from src.logging import configure_logging, get_logger
+from src.task_queue import BULK_QUEUE, INTERACTIVE_QUEUE, celery_app
 
 settings = get_settings()
 log = get_logger("chatsight.task")
 
-#: Work a person waits on (insights, the outbox relay, the sweepers, pings) and bulk work
-#: (imports, indexing: minutes of parsing and embedding) have queues and workers of their
-#: own, so that a backlog of bulk work never delays an insight.
-INTERACTIVE_QUEUE = "chatsight"
-BULK_QUEUE = "chatsight.bulk"
+__all__ = ["BULK_QUEUE", "INTERACTIVE_QUEUE", "celery_app"]
 
-celery_app = Celery("chatsight", broker=settings.redis_url, include=["workers.tasks"])
 celery_app.conf.update(
-    task_serializer="json",
-    accept_content=["json"],
-    result_serializer="json",
-    task_ignore_result=True,
-    task_acks_late=True,
-    task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=1,
-    task_time_limit=15 * 60,
-    task_soft_time_limit=14 * 60,
-    broker_transport_options={"visibility_timeout": 60 * 60},
-    broker_connection_retry_on_startup=True,
-    worker_hijack_root_logger=False,
-    task_default_queue=INTERACTIVE_QUEUE,
-    task_routes={IMPORT_TASK: {"queue": BULK_QUEUE}, INDEX_TASK: {"queue": BULK_QUEUE}},
-    enable_utc=True,
-    timezone="UTC",
+    include=["workers.tasks"],
     beat_schedule={
         "relay-outbox": {
             "task": "chatsight.outbox.relay",

@@ -32,7 +32,7 @@ from src.chats.exceptions import (
     TooManyMessages,
 )
 from src.chats.merging import epoch, plan_merge
-from src.chats.models import Chat, ChatStatus, ChatUpload, IndexStatus, UploadMode
+from src.chats.models import Chat, ChatStatus, ChatUpload, UploadMode
 from src.chats.parsers import ChatFormat, DateOrder, ExportError, ParsedChat, ParsedMessage
 from src.chats.parsers import parse_export as parse_bytes
 from src.chats.parsers.base import ProgressFn, UnpackedTooLarge
@@ -45,12 +45,13 @@ from src.exceptions import NotFoundError
 from src.insights import service as insights_service
 from src.logging import get_logger
 from src.outbox import service as outbox
+from src.rag import indexing as rag_indexing
+from src.task_queue import IMPORT_TASK
 
 log = get_logger(__name__)
 
-IMPORT_TASK = "chatsight.chats.import"
-# Staged (through the outbox) whenever a chat gains messages; run by the RAG indexer.
-INDEX_TASK = "chatsight.rag.index_chat"
+# IMPORT_TASK, and INDEX_TASK: staged (through the outbox) whenever a chat gains messages,
+# run by the RAG indexer. Both are bulk work: their names live with the queues' routing.
 # Storing runs at READ COMMITTED: the progress reporter updates the chat row from another
 # connection meanwhile, and the final conditional UPDATE must not fail with 40001 for it.
 STORE_ISOLATION = "READ COMMITTED"
@@ -215,30 +216,13 @@ def summary(messages: Sequence[ParsedMessage]) -> dict[str, Any]:
     }
 
 
-#: A chat's index state when new messages are queued for indexing: a new job, its runs
-#: counted from zero.
-INDEXING_QUEUED: dict[str, Any] = {
-    "index_status": IndexStatus.PENDING,
-    "index_error": None,
-    "index_attempts": 0,
-}
-
-
-async def stage_indexing(session: AsyncSession, chat: Chat) -> None:
-    """Queue the indexing of the messages the chat has not indexed yet, in the caller's
-    transaction."""
-    for key, value in INDEXING_QUEUED.items():
-        setattr(chat, key, value)
-    await outbox.stage(session, INDEX_TASK, str(chat.id))
-
-
 def ready_values(parsed: ParsedChat) -> dict[str, Any]:
     """The chat row's values once an export's messages are stored."""
     return {
         **summary(parsed.messages),
         "status": ChatStatus.READY,
         "source_format": parsed.format.value,
-        **INDEXING_QUEUED,
+        **rag_indexing.QUEUED,
         "import_progress": 1.0,
         "imported_at": datetime.now(UTC),
         "error": None,
@@ -372,7 +356,7 @@ async def store_new(
     )
     for key, value in ready_values(parsed).items():
         setattr(chat, key, value)
-    await stage_indexing(session, chat)
+    await rag_indexing.queue(session, chat)
     await session.flush()
     log.info("chat.imported", chat_id=str(chat.id), messages=len(parsed.messages))
     return chat, True
@@ -434,7 +418,7 @@ async def merge_into(
         chat.first_message_at = min([*times, *filter(None, [chat.first_message_at])])
         chat.last_message_at = max([*times, *filter(None, [chat.last_message_at])])
         chat.time_precision = precision
-        await stage_indexing(session, chat)
+        await rag_indexing.queue(session, chat)
         await insights_service.mark_stale(session, chat.id)
     chat.last_merge_added = len(plan.added)
     chat.last_merge_already_present = plan.already_present
@@ -566,7 +550,7 @@ async def run_import(chat_id: uuid.UUID) -> JobOutcome:
             values["title"] = parsed.title[:200]
         if not await repository.finish_import(chat_id, values):
             raise _NotImporting()
-        await outbox.stage(session, INDEX_TASK, str(chat_id))
+        await rag_indexing.stage(session, chat_id)
         return JobOutcome.IMPORTED
 
     try:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.chats import importing
 from src.chats.exceptions import ChatNotReady, RestoreConflict, RestoreExpired, UnknownTimezone
 from src.chats.importing import ImportRequest, MergeCounts
-from src.chats.models import API_SOURCE, Chat, ChatStatus, IndexStatus, UploadMode
+from src.chats.models import API_SOURCE, Chat, ChatStatus, UploadMode
 from src.chats.parsers import MessageKind, ParsedMessage
 from src.chats.repository import ChatRepository
 from src.chats.schemas import MessageIn
@@ -29,6 +29,7 @@ from src.database_utils import UNIQUE_VIOLATION, execute_in_transaction, sqlstat
 from src.exceptions import NotFoundError
 from src.insights import service as insights_service
 from src.logging import get_logger
+from src.rag import indexing as rag_indexing
 
 log = get_logger(__name__)
 
@@ -55,7 +56,7 @@ async def create_empty(session: AsyncSession, user_id: uuid.UUID, title: str, tz
         timezone=check_timezone(tz),
         status=ChatStatus.READY,
         participants=[],
-        index_status=IndexStatus.READY,  # nothing to index until messages arrive
+        **rag_indexing.NOTHING_TO_INDEX,
     )
     return await ChatRepository(session).add(chat)
 
@@ -202,7 +203,7 @@ async def append_messages(
             filter(None, [counts["first_message_at"], chat.first_message_at])
         )
         chat.last_message_at = max(filter(None, [counts["last_message_at"], chat.last_message_at]))
-        await importing.stage_indexing(session, chat)
+        await rag_indexing.queue(session, chat)
         await insights_service.mark_stale(session, chat.id)
         await session.flush()
         return chat, first_seq

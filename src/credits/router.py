@@ -5,7 +5,6 @@ from fastapi import APIRouter, Header, Response, status
 
 from src.auth.dependencies import CurrentAdmin, CurrentUser, CurrentUserRow
 from src.credits import service as credits_service
-from src.credits.repository import CreditRepository
 from src.credits.schemas import (
     AdminGrantCreate,
     AdminGrantRead,
@@ -33,7 +32,7 @@ async def list_transactions(
 ) -> Page[CreditTransactionRead]:
     """The credit ledger, newest first: every change of the balance with the balance after it.
     Pass `next_cursor` back as `cursor` for the next page; it is null on the last page."""
-    rows, next_cursor = await CreditRepository(session).page(user.id, page)
+    rows, next_cursor = await credits_service.ledger_page(session, user.id, page)
     return Page(
         items=[CreditTransactionRead.model_validate(row) for row in rows],
         next_cursor=next_cursor,

@@ -29,6 +29,7 @@ from src.credits.repository import CreditRepository
 from src.database_utils import execute_in_transaction
 from src.exceptions import InvalidInputError, NotFoundError
 from src.logging import get_logger
+from src.pagination import PageParams
 from src.users.repository import UserRepository
 
 log = get_logger(__name__)
@@ -248,3 +249,10 @@ def _positive(amount: int) -> int:
     if amount <= 0:
         raise InvalidInputError("A credit amount must be positive", details={"amount": amount})
     return amount
+
+
+async def ledger_page(
+    session: AsyncSession, user_id: uuid.UUID, params: PageParams
+) -> tuple[list[CreditTransaction], str | None]:
+    """A page of the user's ledger, newest first."""
+    return await CreditRepository(session).page(user_id, params)

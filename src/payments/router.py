@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from sqlalchemy import Row
 
-from src.auth.dependencies import CurrentUser, owned, owned_row
+from src.auth.dependencies import CurrentUser, owned_row
 from src.config import get_settings
 from src.dependencies import DbSession
 from src.error_responses import responses
@@ -18,16 +18,12 @@ from src.payments.exceptions import InvalidWebhook, UnknownProvider
 from src.payments.models import Payment
 from src.payments.providers import get_provider
 from src.payments.providers.base import InvalidEvent
-from src.payments.repository import PaymentRepository
 from src.payments.schemas import PackageRead, PaymentCreate, PaymentRead, WebhookAck
 from src.payments.signing import InvalidSignature
 from src.ratelimit import enforce
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
-OwnedPayment = Annotated[
-    Payment, Depends(owned(PaymentRepository, param="payment_id", resource="Payment"))
-]
 OwnedPaymentRow = Annotated[
     Row[Any], Depends(owned_row(Payment, param="payment_id", resource="Payment"))
 ]
@@ -83,7 +79,7 @@ async def list_payments(
     user: CurrentUser, session: DbSession, page: Pagination
 ) -> Page[PaymentRead]:
     """Your payments, newest first."""
-    rows, next_cursor = await PaymentRepository(session).page(user.id, page)
+    rows, next_cursor = await payments_service.payments_page(session, user.id, page)
     return Page(items=[to_read(row) for row in rows], next_cursor=next_cursor)
 
 

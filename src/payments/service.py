@@ -22,6 +22,7 @@ from src.database import get_async_db_transaction
 from src.database_utils import execute_in_transaction, upsert_or_create
 from src.exceptions import ChatsightError, NotFoundError, ServiceUnavailableError
 from src.logging import get_logger
+from src.pagination import PageParams
 from src.payments.exceptions import (
     IdempotencyKeyMismatch,
     PaymentProviderUnavailable,
@@ -260,3 +261,10 @@ async def complete_fake_checkout(
         raise ChatsightError("The fake webhook was not accepted")
     # Read it back in a new transaction: the webhook's writes are committed by now.
     return await get_payment(payment.id)
+
+
+async def payments_page(
+    session: AsyncSession, user_id: uuid.UUID, params: PageParams
+) -> tuple[list[Payment], str | None]:
+    """A page of the user's payments, newest first."""
+    return await PaymentRepository(session).page(user_id, params)

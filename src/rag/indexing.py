@@ -19,7 +19,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.chats.importing import INDEX_TASK
 from src.chats.models import Chat, ChatMessage, IndexStatus
 from src.config import get_settings
 from src.database import get_async_db_transaction
@@ -30,8 +29,33 @@ from src.rag.chunking import MIN_VECTOR_WORDS, ChunkMessage, chunk_messages
 from src.rag.embeddings import EmbeddingError, get_embedder
 from src.rag.language import detect_language, search_config
 from src.rag.models import ChatChunk
+from src.task_queue import INDEX_TASK
 
 log = get_logger(__name__)
+
+
+#: A chat's index state when new messages are queued for indexing: a new job, its runs
+#: counted from zero. (The index state of a chat is this module's to write.)
+QUEUED: dict[str, Any] = {
+    "index_status": IndexStatus.PENDING,
+    "index_error": None,
+    "index_attempts": 0,
+}
+#: A chat with no messages yet: nothing to index.
+NOTHING_TO_INDEX: dict[str, Any] = {"index_status": IndexStatus.READY}
+
+
+async def queue(session: AsyncSession, chat: Chat) -> None:
+    """Queue the indexing of the messages the chat has not indexed yet, in the caller's
+    transaction (an import, an append or a merge that added messages)."""
+    for key, value in QUEUED.items():
+        setattr(chat, key, value)
+    await stage(session, chat.id)
+
+
+async def stage(session: AsyncSession, chat_id: uuid.UUID) -> None:
+    """Stage the indexing job of a chat whose row already holds `QUEUED`."""
+    await outbox.stage(session, INDEX_TASK, str(chat_id))
 
 
 #: Earlier messages read for the context of the first new one (system lines and media

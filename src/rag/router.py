@@ -47,7 +47,7 @@ async def list_conversations(
     user: CurrentUser, session: DbSession, page: Pagination
 ) -> Page[ConversationRead]:
     """Your conversations, newest first."""
-    rows, next_cursor = await ConversationRepository(session).page(user.id, page)
+    rows, next_cursor = await rag_service.conversations_page(session, user.id, page)
     return Page(items=[rag_service.to_read(row) for row in rows], next_cursor=next_cursor)
 
 

@@ -25,6 +25,7 @@ from src.config import get_settings
 from src.database import get_async_db_transaction
 from src.exceptions import InvalidInputError, NotFoundError, ServiceUnavailableError
 from src.logging import get_logger
+from src.pagination import PageParams
 from src.rag import retrieval
 from src.rag.answerers import AnswerError, Evidence, Turn, markers_used
 from src.rag.answerers.registry import get_answerer
@@ -426,3 +427,10 @@ async def forget_chats(session: AsyncSession, chat_ids: Sequence[uuid.UUID]) -> 
     if forgotten:
         log.info("rag.answers_forgotten", answers=forgotten, chats=len(chat_ids))
     return forgotten
+
+
+async def conversations_page(
+    session: AsyncSession, user_id: uuid.UUID, params: PageParams
+) -> tuple[list[AIConversation], str | None]:
+    """A page of the user's conversations, newest first."""
+    return await ConversationRepository(session).page(user_id, params)

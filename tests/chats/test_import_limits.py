@@ -18,6 +18,7 @@ from src.chats.models import Chat, ChatUpload
 from src.config import get_settings
 from src.database import SessionLocal
 from src.outbox.models import OutboxMessage
+from src.task_queue import IMPORT_TASK
 from tests.chats.test_api import unique_export
 from tests.factories import Account, assert_envelope, register
 
@@ -186,7 +187,7 @@ async def import_jobs_staged(chat_id: str, since: datetime) -> int:
     async with SessionLocal() as session:
         rows = await session.scalars(
             select(OutboxMessage).where(
-                OutboxMessage.task_name == importing.IMPORT_TASK,
+                OutboxMessage.task_name == IMPORT_TASK,
                 OutboxMessage.created_at >= since,
             )
         )

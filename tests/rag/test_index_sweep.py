@@ -8,12 +8,12 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from src.chats.importing import INDEX_TASK
 from src.config import get_settings
 from src.database import SessionLocal
 from src.outbox import service as outbox
 from src.outbox.models import OutboxMessage
 from src.rag import indexing
+from src.task_queue import INDEX_TASK
 from tests.factories import register
 from tests.rag.test_rag_api import TRIP, import_chat
 

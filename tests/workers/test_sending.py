@@ -6,10 +6,9 @@ import uuid
 from redis import Redis
 
 from src import broker
-from src.chats.importing import IMPORT_TASK, INDEX_TASK
 from src.config import get_settings
 from src.insights.service import GENERATE_TASK
-from workers.celery_app import BULK_QUEUE, INTERACTIVE_QUEUE
+from src.task_queue import BULK_QUEUE, IMPORT_TASK, INDEX_TASK, INTERACTIVE_QUEUE
 
 
 def test_tasks_that_must_run_do_not_expire_in_the_queue() -> None:
@@ -51,3 +50,25 @@ def test_bulk_work_has_a_queue_of_its_own() -> None:
         assert found == sent
     finally:
         queue.close()
+
+
+def test_the_api_sends_tasks_without_loading_worker_code() -> None:
+    """The API process (src.main, the broker, the outbox) never imports the workers package:
+    tasks go by name through src.task_queue."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, src.main, src.broker, src.outbox.service; "
+            # A task a worker may skip: it expires at once.
+            "src.broker.send_task('chatsight.diagnostics.ping', ('nobody',), expires=1); "
+            "print(sorted(m for m in sys.modules if m == 'workers' or m.startswith('workers.')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert loaded == "[]"

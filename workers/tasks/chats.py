@@ -6,13 +6,14 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from src.chats import importing
 from src.logging import get_logger
+from src.task_queue import IMPORT_TASK
 from workers import runtime
 from workers.decorators import retry_countdown, task
 
 log = get_logger(__name__)
 
 
-@task(importing.IMPORT_TASK, max_retries=3)
+@task(IMPORT_TASK, max_retries=3)
 def import_chat(self: Task[Any, Any], chat_id: str) -> str:
     """Parse and store (or merge) a queued export. Export errors fail the chat at once; a
     time limit fails it with that reason; anything else (database or broker trouble) is

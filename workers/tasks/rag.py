@@ -3,10 +3,10 @@ from typing import Any
 
 from celery import Task
 
-from src.chats.importing import INDEX_TASK
 from src.logging import get_logger
 from src.rag import indexing
 from src.rag.embeddings import EmbeddingError
+from src.task_queue import INDEX_TASK
 from workers import runtime
 from workers.decorators import retry_countdown, task
 
