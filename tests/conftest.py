@@ -66,15 +66,17 @@ def pytest_configure(config: pytest.Config) -> None:
     command.upgrade(alembic_config, "head")
 
 
-def undocumented_error_statuses() -> list[str]:
+def error_answers_met() -> tuple[set[str], set[str]]:
     """(method, route, status) of every error answer the app gave during this session (its
-    request counter, src/metrics.py) that the OpenAPI document does not list for that
-    operation. Routes the document does not have (test-only probe routes) are left out."""
+    request counter, src/metrics.py) on an operation of the OpenAPI document: all of them,
+    and those the document does not list for that operation. Routes the document does not
+    have (test-only probe routes) are left out."""
     from src.main import app
     from src.metrics import HTTP_REQUESTS
 
     paths = app.openapi()["paths"]
-    found = []
+    met: set[str] = set()
+    undocumented: set[str] = set()
     for metric in HTTP_REQUESTS.collect():
         for sample in metric.samples:
             labels = sample.labels
@@ -82,13 +84,13 @@ def undocumented_error_statuses() -> list[str]:
                 continue
             status = int(labels["status"])
             operation = paths.get(labels["route"], {}).get(labels["method"].lower())
-            if (
-                status >= 400
-                and operation is not None
-                and str(status) not in operation["responses"]
-            ):
-                found.append(f"{labels['method']} {labels['route']} {status}")
-    return sorted(found)
+            if status < 400 or operation is None:
+                continue
+            answer = f"{labels['method']} {labels['route']} {status}"
+            met.add(answer)
+            if str(status) not in operation["responses"]:
+                undocumented.add(answer)
+    return met, undocumented
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -96,14 +98,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     met that the operation does not document fails the run."""
     if _servers is None and "DATABASE_URL" not in os.environ:
         return  # configure did not run (collection error)
-    undocumented = undocumented_error_statuses()
-    if undocumented:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        message = "error statuses answered but not in the OpenAPI document:\n  " + "\n  ".join(
-            undocumented
+    met, undocumented = error_answers_met()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"contract: {len(met)} distinct error answers (method, route, status) met, "
+            f"{len(undocumented)} not in the OpenAPI document"
         )
-        if reporter is not None:
-            reporter.write_line(message, red=True)
+        for answer in sorted(undocumented):
+            reporter.write_line(f"  undocumented: {answer}", red=True)
+    if undocumented:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
