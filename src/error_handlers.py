@@ -84,13 +84,16 @@ def error_response(
 
 
 def _render(request: Request, exc: ChatsightError) -> JSONResponse:
-    level = log.error if exc.status_code >= 500 else log.warning
+    # A 503 is the service saying "busy or a dependency is away, come back": a warning, with
+    # no traceback (a readiness probe meets one every few seconds while it lasts).
+    failure = exc.status_code >= 500 and exc.status_code != 503
+    level = log.error if failure else log.warning
     level(
         "request.error",
         status=exc.status_code,
         code=exc.code,
         error=exc.message,
-        exc_info=exc if exc.status_code >= 500 else None,
+        exc_info=exc if failure else None,
     )
     return error_response(
         request_id_of(request),
