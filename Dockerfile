@@ -19,6 +19,7 @@ RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY workers ./workers
+COPY web ./web
 RUN pip install --no-deps .
 
 COPY alembic.ini ./

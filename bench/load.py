@@ -14,57 +14,19 @@ import csv
 import math
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-from scripts.stack import api_worker_count, free_port
+from scripts.stack import api_worker_count, free_port, start_in_background, stop_in_background
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "bench" / "reports" / "load.md"
 P99_TARGET_MS = 200
 FIRST_TOKEN_TARGET_MS = 300
 STREAMED = "(stream)"
-
-
-def start_stack(port: int) -> subprocess.Popen[bytes]:
-    """`python -m scripts.stack run`, as `make run` starts it, on `port`; once it is ready."""
-    env = {**os.environ, "PORT": str(port), "AUTH_ATTEMPTS_PER_MINUTE_PER_ADDRESS": "100000"}
-    log = open(Path(tempfile.gettempdir()) / "chatsight-load-stack.log", "wb")
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "scripts.stack", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if stack.poll() is not None:
-            sys.exit(f"the stack stopped (exit {stack.returncode}): see {log.name}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code == 200:
-                return stack
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    stop_stack(stack)
-    sys.exit(f"the stack was not ready in 120 s: see {log.name}")
-
-
-def stop_stack(stack: subprocess.Popen[bytes]) -> None:
-    stack.send_signal(signal.SIGTERM)
-    try:
-        stack.wait(60)
-    except subprocess.TimeoutExpired:
-        os.killpg(stack.pid, signal.SIGKILL)
-        stack.wait()
 
 
 def main() -> None:
@@ -76,7 +38,9 @@ def main() -> None:
 
     ramp = math.ceil(args.users / args.spawn_rate)
     port = free_port()
-    stack = start_stack(port)
+    stack = start_in_background(
+        port, {"AUTH_ATTEMPTS_PER_MINUTE_PER_ADDRESS": "100000"}, log_name="load"
+    )
     try:
         with tempfile.TemporaryDirectory() as scratch:
             prefix = Path(scratch) / "load"
@@ -97,7 +61,7 @@ def main() -> None:
             with open(f"{prefix}_stats.csv", newline="") as stats:
                 rows = list(csv.DictReader(stats))
     finally:
-        stop_stack(stack)
+        stop_in_background(stack)
 
     def figure(row: dict[str, str], column: str) -> float:
         value = row[column]

@@ -220,7 +220,7 @@ class EmbeddedValkey:
             say(f"reusing Valkey on 127.0.0.1:{running} ({self.directory})")
         else:
             self.port = usable_port(self.port, "valkey")
-            log = open(self.directory / "valkey.log", "ab")  # noqa: SIM115
+            log = open(self.directory / "valkey.log", "ab")
             self.process = subprocess.Popen(
                 [
                     str(get_binary_path()),
@@ -461,6 +461,48 @@ def run(servers: Servers) -> int:
         return supervisor.wait()
     finally:
         supervisor.terminate()
+
+
+def start_in_background(
+    port: int, env: Mapping[str, str], *, log_name: str, timeout: float = 120
+) -> "subprocess.Popen[bytes]":
+    """`run` (as `make run` starts it) in a process of its own on `port`, with `env` over the
+    environment; returned once `/health/ready` answers. Its output goes to a file in the
+    temporary directory, named after `log_name`."""
+    import tempfile
+    import urllib.error
+    import urllib.request
+
+    log = open(Path(tempfile.gettempdir()) / f"chatsight-{log_name}-stack.log", "wb")
+    stack = subprocess.Popen(
+        python_command("-m", "scripts.stack", "run"),
+        cwd=ROOT,
+        env={**os.environ, **env, "PORT": str(port)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stack.poll() is not None:
+            sys.exit(f"the stack stopped (exit {stack.returncode}): see {log.name}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2):
+                return stack
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    stop_in_background(stack)
+    sys.exit(f"the stack was not ready in {timeout:.0f} s: see {log.name}")
+
+
+def stop_in_background(stack: "subprocess.Popen[bytes]") -> None:
+    """SIGTERM, as Ctrl-C would; the whole session killed if it has not stopped in 60 s."""
+    stack.send_signal(signal.SIGTERM)
+    try:
+        stack.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(stack.pid, signal.SIGKILL)
+        stack.wait()
 
 
 def reset_db(servers: Servers) -> int:

@@ -2,9 +2,11 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from src import broker, openapi
 from src.auth.router import router as auth_router
@@ -31,6 +33,7 @@ from src.users.router import router as users_router
 log = get_logger("chatsight")
 
 API_PREFIX = "/api/v1"
+WEB_APP = Path(__file__).resolve().parent.parent / "web" / "app"
 MEGABYTE = 1024 * 1024
 #: What a browser on another origin may read of a response, beside the always-safe ones.
 EXPOSED_HEADERS = [
@@ -77,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Probes first, then each domain straight on the app: a request's route is found by trying
     # routes in order, and every level of nesting adds to each try.
     app.include_router(health_router)
+    # The web app (static files, no build step): the API's own frontend, at /app.
+    app.mount("/app", StaticFiles(directory=WEB_APP, html=True), name="app")
     for router in (
         auth_router,
         users_router,

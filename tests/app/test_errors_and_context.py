@@ -295,3 +295,13 @@ async def test_openapi_documents_the_envelope(client: httpx.AsyncClient) -> None
     register_op = schema["paths"]["/api/v1/auth/register"]["post"]
     assert {"201", "409", "422"} <= set(register_op["responses"])
     assert "ErrorEnvelope" in schema["components"]["schemas"]
+
+
+async def test_the_web_app_is_served_at_app(client: httpx.AsyncClient) -> None:
+    page = await client.get("/app/")
+    script = await client.get("/app/app.js")
+    assert page.status_code == script.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<script type="module" src="app.js">' in page.text
+    assert "javascript" in script.headers["content-type"]
+    assert "const API = " in script.text
