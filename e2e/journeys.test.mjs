@@ -60,6 +60,26 @@ test("register, bring in a chat by file, read, search and filter it, sign out", 
   await page.close();
 });
 
+test("buy credits with the fake provider: balance and ledger follow", async () => {
+  const page = await browser.newPage();
+  const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
+  await page.goto(APP_URL + "#/register");
+  await page.getByLabel("Name").fill("Bo");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Register" }).click();
+  await page.getByRole("heading", { name: "Your chats" }).waitFor();
+
+  await page.getByRole("link", { name: "Credits" }).click();
+  await page.getByText("Balance: 10 credits").waitFor();
+  await page.getByRole("button", { name: /Buy 50 credits/ }).click();
+  await page.getByText("Balance: 60 credits").waitFor();
+  const ledger = page.getByRole("list", { name: "Ledger" }).getByRole("listitem");
+  assert.equal(await ledger.count(), 2);
+  assert.match(await ledger.first().textContent(), /\+50 Purchase/);
+  await page.close();
+});
+
 test("an error the API answers is shown in words, not swallowed", async () => {
   const page = await browser.newPage();
   await page.goto(APP_URL + "#/signin");

@@ -1,6 +1,6 @@
 // The Chatsight web app: plain ES modules, no build step, served at /app by the API. It uses
 // only the public API (/api/v1), on this origin or on the one `?api=` names (CORS).
-// Pages (hash routes): #/signin, #/register, #/chats, #/chats/<id>.
+// Pages (hash routes): #/signin, #/register, #/chats, #/chats/<id>, #/credits.
 
 const API = (new URLSearchParams(location.search).get("api") || "").replace(/\/$/, "") + "/api/v1";
 const view = document.getElementById("view");
@@ -24,8 +24,8 @@ class ApiError extends Error {
 }
 
 /** Call the API; on a 401 with a refresh token, trade it once for a new pair and retry. */
-async function api(path, { method = "GET", json, form, retried = false } = {}) {
-  const headers = {};
+async function api(path, { method = "GET", json, form, headers: extra = {}, retried = false } = {}) {
+  const headers = { ...extra };
   if (tokens.access) headers.Authorization = `Bearer ${tokens.access}`;
   let body;
   if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
@@ -37,7 +37,7 @@ async function api(path, { method = "GET", json, form, retried = false } = {}) {
     throw new ApiError(0, null);
   }
   if (response.status === 401 && tokens.refresh && !retried && path !== "/auth/refresh") {
-    if (await refresh()) return api(path, { method, json, form, retried: true });
+    if (await refresh()) return api(path, { method, json, form, headers: extra, retried: true });
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
@@ -215,6 +215,53 @@ async function chatPage(chatId) {
   await load(true);
 }
 
+// ---- credits -------------------------------------------------------------------------------
+
+const KINDS = {
+  signup: "Welcome credits", purchase: "Purchase", insight_charge: "Insight",
+  insight_refund: "Insight refund", admin_grant: "Granted", purchase_refund: "Purchase refunded",
+};
+
+async function creditsPage() {
+  const balance = h("p", { class: "balance", "aria-live": "polite" });
+  const ledger = h("ol", { class: "messages", "aria-label": "Ledger" });
+  const status = h("div");
+  const money = (cents, currency) =>
+    new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() }).format(cents / 100);
+  const reload = async () => {
+    const [{ data: current }, { data: page }] = await Promise.all([
+      api("/credits/balance"), api("/credits/transactions?limit=50"),
+    ]);
+    balance.textContent = `Balance: ${current.balance} credits`;
+    ledger.replaceChildren(...page.items.map((entry) => h("li", {},
+      h("span", { class: "sender" }, `${entry.amount > 0 ? "+" : ""}${entry.amount}`),
+      h("span", {}, ` ${KINDS[entry.kind] || entry.kind}`),
+      h("time", { class: "time", datetime: entry.created_at }, new Date(entry.created_at).toLocaleString()),
+      h("span", { class: "muted" }, ` → ${entry.balance_after}`))));
+  };
+  const buy = async (name) => {
+    status.replaceChildren(h("p", {}, "Paying…"));
+    try {
+      const { data: payment } = await api("/payments", {
+        method: "POST", json: { package: name }, headers: { "Idempotency-Key": crypto.randomUUID() },
+      });
+      if (payment.provider !== "fake") { location.href = payment.checkout_url; return; }
+      // The fake provider: pay the checkout as its webhook would (development and demos).
+      await api(`/payments/${payment.id}/fake-complete`, { method: "POST" });
+      status.replaceChildren(h("p", {}, `${payment.credits} credits added.`));
+      await reload();
+    } catch (error) {
+      status.replaceChildren(errorLine(error));
+    }
+  };
+  const { data: packages } = await api("/payments/packages");
+  const offers = h("div", { class: "toolbar" }, ...packages.map((offer) =>
+    h("button", { type: "button", onclick: () => buy(offer.name) },
+      `Buy ${offer.credits} credits for ${money(offer.amount_cents, offer.currency)}`)));
+  show(h("h1", {}, "Credits"), balance, offers, status, h("h2", {}, "Ledger"), ledger);
+  await reload();
+}
+
 // ---- routing ---------------------------------------------------------------------------------
 
 async function route() {
@@ -226,6 +273,7 @@ async function route() {
   try {
     const chat = path.match(/^\/chats\/([0-9a-f-]{36})$/);
     if (chat) return await chatPage(chat[1]);
+    if (path === "/credits") return await creditsPage();
     return await chatsPage();
   } catch (error) {
     show(errorLine(error));
