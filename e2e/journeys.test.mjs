@@ -21,18 +21,22 @@ before(async () => {
 });
 after(async () => browser && browser.close());
 
-test("register, bring in a chat by file, read, search and filter it, sign out", async () => {
-  const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // phone-sized
-  const failed = [];
-  page.on("pageerror", (error) => failed.push(error.message));
+/** A new account, registered through the app's own form; the app then shows the chats. */
+async function register(page, name) {
   const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
-
   await page.goto(APP_URL + "#/register");
-  await page.getByLabel("Name").fill("Ada");
+  await page.getByLabel("Name").fill(name);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Register" }).click();
   await page.getByRole("heading", { name: "Your chats" }).waitFor();
+}
+
+test("register, bring in a chat by file, read, search and filter it, sign out", async () => {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // phone-sized
+  const failed = [];
+  page.on("pageerror", (error) => failed.push(error.message));
+  await register(page, "Ada");
 
   await page.setInputFiles("#export-file", EXPORT);
   await page.getByText("imported.").waitFor();
@@ -62,13 +66,7 @@ test("register, bring in a chat by file, read, search and filter it, sign out", 
 
 test("buy credits with the fake provider: balance and ledger follow", async () => {
   const page = await browser.newPage();
-  const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
-  await page.goto(APP_URL + "#/register");
-  await page.getByLabel("Name").fill("Bo");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Register" }).click();
-  await page.getByRole("heading", { name: "Your chats" }).waitFor();
+  await register(page, "Bo");
 
   await page.getByRole("link", { name: "Credits" }).click();
   await page.getByText("Balance: 10 credits").waitFor();
