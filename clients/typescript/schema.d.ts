@@ -399,7 +399,8 @@ export interface paths {
         };
         /**
          * List Messages
-         * @description The chat's messages in order (by `seq`), filtered, a page at a time.
+         * @description The chat's messages in order (by `seq`), filtered, a page at a time. To show a message
+         *     in its context, start a few positions before it: `from_seq` = its `seq` - 5.
          */
         get: operations["list_messages"];
         put?: never;
@@ -409,6 +410,28 @@ export interface paths {
          *     409 `chat_not_ready` while the chat is importing or after a failed import.
          */
         post: operations["append_messages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{chat_id}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Message
+         * @description One message of the chat, by its `id` (as a citation's `message_id` gives it): its
+         *     `seq` places it among the chat's messages (`GET /chats/{id}/messages?from_seq=`). 404
+         *     when the chat is not yours or the message is not in it.
+         */
+        get: operations["read_message"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -897,6 +920,11 @@ export interface components {
              */
             by_weekday: components["schemas"]["WeekdayCount"][];
             /**
+             * By Weekday Hour
+             * @description 168 entries, Monday hour 0 to Sunday hour 23 (each weekday's 24 hours in turn), zero counts included. Empty in a result computed before this field was added (`?regenerate=true`).
+             */
+            by_weekday_hour: components["schemas"]["WeekdayHourCount"][];
+            /**
              * First Message At
              * @description Earliest message, in the chat's time zone; null when there are none.
              */
@@ -907,13 +935,18 @@ export interface components {
              */
             last_message_at: string | null;
             /**
+             * Months
+             * @description Every calendar month from the first message's to the last message's, oldest first, months without messages included; empty when there are no messages. Empty in a result computed before this field was added (`?regenerate=true`).
+             */
+            months: components["schemas"]["MonthActivity"][];
+            /**
              * Participants
              * @description One entry per participant, in order of their first message.
              */
             participants: components["schemas"]["ParticipantActivity"][];
             /**
              * Timezone
-             * @description IANA time zone the weekdays, hours and days are in.
+             * @description IANA time zone the weekdays, hours, days and months are in.
              */
             timezone: string;
             /**
@@ -1415,6 +1448,27 @@ export interface components {
             date: string;
         };
         /**
+         * DelayBucket
+         * @description Replies whose delay falls in one range.
+         */
+        DelayBucket: {
+            /**
+             * Max Seconds
+             * @description Delays up to this many seconds, included.
+             */
+            max_seconds: number;
+            /**
+             * Min Seconds
+             * @description Delays longer than this many seconds (the first range, from 0, includes 0).
+             */
+            min_seconds: number;
+            /**
+             * Replies
+             * @description Replies of everyone with a delay in this range.
+             */
+            replies: number;
+        };
+        /**
          * DoneEvent
          * @description Last on success: the stored answer, its citations being those its text uses.
          */
@@ -1847,6 +1901,22 @@ export interface components {
             text: string;
         };
         /**
+         * MonthActivity
+         * @description Messages of one calendar month, per participant.
+         */
+        MonthActivity: {
+            /**
+             * Month
+             * @description Month in the chat's time zone, YYYY-MM.
+             */
+            month: string;
+            /**
+             * Participants
+             * @description One entry per participant, in order of their first message in the chat, zero counts included.
+             */
+            participants: components["schemas"]["ParticipantMonthCount"][];
+        };
+        /**
          * MonthParticipantSentiment
          * @description One participant's mean score in one month.
          */
@@ -2058,6 +2128,22 @@ export interface components {
              * @description Content terms (after stop words) this participant wrote.
              */
             terms: number;
+        };
+        /**
+         * ParticipantMonthCount
+         * @description What one participant sent in one month.
+         */
+        ParticipantMonthCount: {
+            /**
+             * Messages
+             * @description Messages sent that month, media included.
+             */
+            messages: number;
+            /**
+             * Participant
+             * @description The sender's name as it appears in the chat.
+             */
+            participant: string;
         };
         /**
          * ParticipantResponseTimes
@@ -2325,6 +2411,11 @@ export interface components {
          * @description Reply counts and delays, per participant and overall.
          */
         ResponseTimesResult: {
+            /**
+             * Distribution
+             * @description Replies by delay, shortest range first: ranges ending at 1 min, 5 min, 15 min, 1 h, 6 h and 1 day, then at the silence limit, those starting at or past the limit left out and the last one ending at it; the replies add up to `overall.replies`. Empty in a result computed before this field was added (`?regenerate=true`).
+             */
+            distribution: components["schemas"]["DelayBucket"][];
             /** @description All replies together. */
             overall: components["schemas"]["ResponseStats"];
             /**
@@ -2669,6 +2760,28 @@ export interface components {
              * @description Messages sent on that weekday.
              */
             count: number;
+            /**
+             * Weekday
+             * @description Day of the week in the chat's time zone.
+             * @enum {string}
+             */
+            weekday: "Monday" | "Tuesday" | "Wednesday" | "Thursday" | "Friday" | "Saturday" | "Sunday";
+        };
+        /**
+         * WeekdayHourCount
+         * @description Messages sent during one hour of one weekday.
+         */
+        WeekdayHourCount: {
+            /**
+             * Count
+             * @description Messages sent during that hour of that weekday.
+             */
+            count: number;
+            /**
+             * Hour
+             * @description Hour of the day (0-23) in the chat's time zone.
+             */
+            hour: number;
             /**
              * Weekday
              * @description Day of the week in the chat's time zone.
@@ -5151,6 +5264,8 @@ export interface operations {
                 sender?: string | null;
                 /** @description Text contains (any case) */
                 q?: string | null;
+                /** @description Messages at this position (`seq`) or later */
+                from_seq?: number | null;
                 /** @description Items per page (1-100). */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
@@ -5342,6 +5457,125 @@ export interface operations {
                      * @example {
                      *       "error": {
                      *         "code": "conflict",
+                     *         "details": null,
+                     *         "message": "What went wrong, for a person",
+                     *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": null,
+                     *         "message": "What went wrong, for a person",
+                     *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal error (no internals in the body) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "details": null,
+                     *         "message": "What went wrong, for a person",
+                     *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Busy or a dependency is down; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "details": null,
+                     *         "message": "What went wrong, for a person",
+                     *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    read_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The message's `id` */
+                message_id: number;
+                chat_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageRead"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_authenticated",
+                     *         "details": null,
+                     *         "message": "What went wrong, for a person",
+                     *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, deleted, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
                      *         "details": null,
                      *         "message": "What went wrong, for a person",
                      *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import Row, delete, func, select, text, update
+from sqlalchemy import Row, bindparam, delete, func, select, text, update
 
 from src import reads
 from src.chats.exceptions import InvalidMessages
@@ -16,8 +16,8 @@ from src.pagination import PageParams, keyset_rows
 from src.repository import Repository
 from src.users.repository import LIVE_USER, live
 
-# What a message page shows (`MessageRead`), and no more.
-_MESSAGE_PAGE_COLUMNS = (
+# What a message read shows (`MessageRead`), and no more.
+_MESSAGE_READ_COLUMNS = (
     ChatMessage.id,
     ChatMessage.seq,
     ChatMessage.sender,
@@ -31,6 +31,9 @@ _MESSAGE_PAGE_COLUMNS = (
     ChatMessage.attachment_kind,
     ChatMessage.attachment_name,
 )
+_MESSAGE_BY_ID = select(*_MESSAGE_READ_COLUMNS).where(
+    ChatMessage.chat_id == bindparam("chat_id"), ChatMessage.id == bindparam("message_id")
+)
 
 
 async def message_page(
@@ -41,10 +44,13 @@ async def message_page(
     until: datetime | None,
     sender: str | None,
     q: str | None,
+    from_seq: int | None,
 ) -> tuple[list[Row[Any]], str | None]:
     """A page of the chat's messages in order (by `seq`), filtered: one statement, no
     transaction (`src.reads`). The caller has checked that the chat is the reader's."""
-    statement = select(*_MESSAGE_PAGE_COLUMNS).where(ChatMessage.chat_id == chat_id)
+    statement = select(*_MESSAGE_READ_COLUMNS).where(ChatMessage.chat_id == chat_id)
+    if from_seq is not None:
+        statement = statement.where(ChatMessage.seq >= from_seq)
     if since is not None:
         statement = statement.where(ChatMessage.sent_at >= since)
     if until is not None:
@@ -55,6 +61,13 @@ async def message_page(
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         statement = statement.where(ChatMessage.text.ilike(pattern, escape="\\"))
     return await keyset_rows(statement, [ChatMessage.seq], params, convert=[int], descending=False)
+
+
+async def message_by_id(chat_id: uuid.UUID, message_id: int) -> Row[Any] | None:
+    """One message of the chat, as a page shows it, or None when the chat has no message
+    with that id: one statement, no transaction (`src.reads`). The caller has checked that
+    the chat is the reader's."""
+    return await reads.fetch_one(_MESSAGE_BY_ID, chat_id=chat_id, message_id=message_id)
 
 
 async def chat_page(

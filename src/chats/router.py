@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile, status
 from sqlalchemy import Row
 
 from src.auth.dependencies import Claims, CurrentUser, owned, owned_row
@@ -206,12 +206,31 @@ async def list_messages(
     until: Annotated[datetime | None, Query(description="Sent before (ISO 8601)")] = None,
     sender: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text contains (any case)")] = None,
+    from_seq: Annotated[
+        int | None, Query(ge=0, description="Messages at this position (`seq`) or later")
+    ] = None,
 ) -> Page[MessageRead]:
-    """The chat's messages in order (by `seq`), filtered, a page at a time."""
+    """The chat's messages in order (by `seq`), filtered, a page at a time. To show a message
+    in its context, start a few positions before it: `from_seq` = its `seq` - 5."""
     rows, next_cursor = await message_page(
-        chat.id, page, since=since, until=until, sender=sender, q=q
+        chat.id, page, since=since, until=until, sender=sender, q=q, from_seq=from_seq
     )
     return Page(items=[MessageRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{chat_id}/messages/{message_id}",
+    response_model=MessageRead,
+    responses=responses(404, 422),
+)
+async def read_message(
+    chat: OwnedChatRow,
+    message_id: Annotated[int, Path(description="The message's `id`")],
+) -> MessageRead:
+    """One message of the chat, by its `id` (as a citation's `message_id` gives it): its
+    `seq` places it among the chat's messages (`GET /chats/{id}/messages?from_seq=`). 404
+    when the chat is not yours or the message is not in it."""
+    return MessageRead.model_validate(await chats_service.read_message(chat.id, message_id))
 
 
 @router.post(

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.chats import importing
@@ -21,7 +23,7 @@ from src.chats.exceptions import ChatNotReady, RestoreConflict, RestoreExpired, 
 from src.chats.importing import ImportRequest, MergeCounts
 from src.chats.models import API_SOURCE, Chat, ChatStatus, UploadMode
 from src.chats.parsers import MessageKind, ParsedMessage
-from src.chats.repository import ChatRepository
+from src.chats.repository import ChatRepository, message_by_id
 from src.chats.schemas import MessageIn
 from src.config import get_settings
 from src.database import get_async_db_transaction
@@ -171,6 +173,15 @@ async def restore(user_id: uuid.UUID, chat_id: uuid.UUID) -> Chat:
         return chat
 
     return await execute_in_transaction(unit)
+
+
+async def read_message(chat_id: uuid.UUID, message_id: int) -> Row[Any]:
+    """One message of a chat whose owner the caller has checked; 404 when the chat has no
+    message with that id."""
+    message = await message_by_id(chat_id, message_id)
+    if message is None:
+        raise NotFoundError("Message")
+    return message
 
 
 async def append_messages(

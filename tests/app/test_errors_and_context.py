@@ -304,4 +304,8 @@ async def test_the_web_app_is_served_at_app(client: httpx.AsyncClient) -> None:
     assert page.headers["content-type"].startswith("text/html")
     assert '<script type="module" src="app.js">' in page.text
     assert "javascript" in script.headers["content-type"]
-    assert "const API = " in script.text
+    assert "./lib/api.js" in script.text
+    api = await client.get("/app/lib/api.js")
+    assert "/api/v1" in api.text
+    chart_license = await client.get("/app/vendor/uplot/LICENSE")
+    assert "MIT" in chart_license.text

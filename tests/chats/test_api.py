@@ -113,6 +113,56 @@ async def test_messages_paginate_and_filter(client: httpx.AsyncClient) -> None:
     assert [m["seq"] for m in window["items"]] == [3, 4]
 
 
+async def test_messages_from_a_position_combine_with_filters_and_cursor(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client)
+    chat = (await upload(client, account, unique_export())).json()
+
+    async def seqs(**params: Any) -> list[int]:
+        return [m["seq"] for m in (await messages(client, account, chat["id"], **params))["items"]]
+
+    assert await seqs(from_seq=4) == [4, 5, 6]
+    assert await seqs(from_seq=0) == [1, 2, 3, 4, 5, 6]
+    assert await seqs(from_seq=7) == []
+    assert await seqs(from_seq=2, sender="Ana") == [3, 5]
+    assert await seqs(from_seq=3, until="2024-03-14T00:00:00Z") == [3, 4]
+    first = await messages(client, account, chat["id"], from_seq=3, limit=2)
+    assert [m["seq"] for m in first["items"]] == [3, 4]
+    assert await seqs(from_seq=3, limit=2, cursor=first["next_cursor"]) == [5, 6]
+    # A cursor from a page without from_seq goes on from where it was, within the filter.
+    before = await messages(client, account, chat["id"], limit=1)
+    assert await seqs(from_seq=3, limit=2, cursor=before["next_cursor"]) == [3, 4]
+    negative = await client.get(
+        f"/api/v1/chats/{chat['id']}/messages", params={"from_seq": -1}, headers=account.headers
+    )
+    assert_envelope(negative, 422, "validation_error")
+
+
+async def test_one_message_by_id(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    chat = (await upload(client, account, unique_export())).json()
+    other = (await upload(client, account, unique_export())).json()
+    page = (await messages(client, account, chat["id"]))["items"]
+    path = f"/api/v1/chats/{chat['id']}/messages"
+
+    for message in page:
+        read = await client.get(f"{path}/{message['id']}", headers=account.headers)
+        assert read.status_code == 200, read.text
+        assert read.json() == message
+    # A message of the reader's other chat, or no message at all, is not in this chat.
+    elsewhere = (await messages(client, account, other["id"]))["items"][0]["id"]
+    for missing in (elsewhere, max(m["id"] for m in page) + 1000, 0, -1):
+        response = await client.get(f"{path}/{missing}", headers=account.headers)
+        assert_envelope(response, 404, "not_found")
+    not_an_id = await client.get(f"{path}/first", headers=account.headers)
+    assert_envelope(not_an_id, 422, "validation_error")
+
+    await client.delete(f"/api/v1/chats/{chat['id']}", headers=account.headers)
+    gone = await client.get(f"{path}/{page[0]['id']}", headers=account.headers)
+    assert_envelope(gone, 404, "not_found")
+
+
 async def test_the_same_file_twice_is_one_chat(client: httpx.AsyncClient) -> None:
     account = await register(client)
     data = unique_export()
@@ -259,6 +309,7 @@ async def test_chats_are_private_on_every_endpoint(client: httpx.AsyncClient) ->
     owner, stranger = await register(client), await register(client)
     chat = (await upload(client, owner, unique_export())).json()
     path = f"/api/v1/chats/{chat['id']}"
+    message_id = (await messages(client, owner, chat["id"]))["items"][0]["id"]
     one = {"messages": [{"sender": "X", "sent_at": "2026-01-01T00:00:00Z", "text": "hi"}]}
     for method, url, body in [
         ("GET", path, None),
@@ -266,6 +317,7 @@ async def test_chats_are_private_on_every_endpoint(client: httpx.AsyncClient) ->
         ("DELETE", path, None),
         ("POST", f"{path}/restore", None),
         ("GET", f"{path}/messages", None),
+        ("GET", f"{path}/messages/{message_id}", None),
         ("POST", f"{path}/messages", one),
     ]:
         response = await client.request(method, url, json=body, headers=stranger.headers)

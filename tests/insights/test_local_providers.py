@@ -35,6 +35,7 @@ import pytest
 from src.insights.providers.base import InsightError, InsightMessage, InsightOptions
 from src.insights.providers.local import RESULT_MODELS, compute
 from src.insights.providers.local._common import Tokenizer, nearest_rank
+from src.insights.providers.local.activity import WEEKDAYS
 from src.insights.providers.local.sentiment import _get_analyzer, _surely_neutral
 
 SLUGS = ["activity", "response_times", "initiators", "sentiment", "keywords", "summary"]
@@ -73,6 +74,14 @@ CHAT: list[InsightMessage] = [
 
 def _by_name(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {row["participant"]: row for row in rows}
+
+
+def _months(result: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Month -> participant -> messages, of a result with `months`."""
+    return {
+        month["month"]: {row["participant"]: row["messages"] for row in month["participants"]}
+        for month in result["months"]
+    }
 
 
 # --- activity -------------------------------------------------------------------------------
@@ -141,6 +150,54 @@ def test_activity_buckets_follow_the_time_zone() -> None:
     assert result["timezone"] == "Europe/Madrid"
 
 
+@pytest.mark.parametrize(
+    ("options", "busy"),
+    [
+        (UTC_OPTIONS, {"Wed 9": 6, "Wed 23": 2, "Thu 18": 5, "Sat 10": 2, "Sat 12": 2}),
+        # In Madrid (UTC+1) seq 8 and 9 move to Thursday 0:00-1:00.
+        (MADRID, {"Wed 10": 6, "Thu 0": 2, "Thu 19": 5, "Sat 11": 2, "Sat 13": 2}),
+    ],
+    ids=["utc", "madrid"],
+)
+def test_activity_per_hour_of_each_weekday(options: InsightOptions, busy: dict[str, int]) -> None:
+    cells = compute("activity", CHAT, options)["by_weekday_hour"]
+    assert [(row["weekday"], row["hour"]) for row in cells] == [
+        (day, hour) for day in WEEKDAYS for hour in range(24)
+    ]
+    assert {
+        f"{row['weekday'][:3]} {row['hour']}": row["count"] for row in cells if row["count"]
+    } == busy
+
+
+def test_activity_per_month_and_participant() -> None:
+    assert _months(compute("activity", CHAT, UTC_OPTIONS)) == {
+        "2024-01": {"Ana": 3, "Ben": 3, "Cleo": 2},
+        "2024-02": {"Ana": 4, "Ben": 2, "Cleo": 3},
+    }
+    # Seq 8 (Cleo) and 9 (Ben) fall on 1 February in Madrid.
+    assert _months(compute("activity", CHAT, MADRID)) == {
+        "2024-01": {"Ana": 3, "Ben": 2, "Cleo": 1},
+        "2024-02": {"Ana": 4, "Ben": 3, "Cleo": 4},
+    }
+    # Months without messages are listed too, across a year's end, in the chat's zone.
+    sparse = [
+        _message(1, "Ben", "2023-11-30 23:30", "late"),  # 1 December in Madrid
+        _message(2, "Ana", "2024-02-10 12:00", "back"),
+        _message(3, "Ana", "2024-02-11 12:00", "again"),
+    ]
+    assert _months(compute("activity", sparse, MADRID)) == {
+        "2023-12": {"Ben": 1, "Ana": 0},
+        "2024-01": {"Ben": 0, "Ana": 0},
+        "2024-02": {"Ben": 0, "Ana": 2},
+    }
+    assert list(_months(compute("activity", sparse, UTC_OPTIONS))) == [
+        "2023-11",
+        "2023-12",
+        "2024-01",
+        "2024-02",
+    ]
+
+
 def test_busiest_days_keeps_five_and_breaks_ties_by_date() -> None:
     # Days 1..7 of March get 2, 3, 2, 1, 3, 2, 1 messages.
     days = [day for day, count in enumerate([2, 3, 2, 1, 3, 2, 1], start=1) for _ in range(count)]
@@ -202,6 +259,49 @@ def test_response_times_with_a_shorter_silence() -> None:
     assert result["overall"]["replies"] == 8
 
 
+def test_response_time_distribution() -> None:
+    def counts(result: dict[str, Any]) -> list[tuple[int, int, int]]:
+        return [(b["min_seconds"], b["max_seconds"], b["replies"]) for b in result["distribution"]]
+
+    # The ten delays: 60 60 60 | 120 300 | 360 600 840 | 1800 | 5400, within 4 h.
+    assert counts(compute("response_times", CHAT, UTC_OPTIONS)) == [
+        (0, 60, 3),
+        (60, 300, 2),
+        (300, 900, 3),
+        (900, 3600, 1),
+        (3600, 14_400, 1),
+    ]
+    short = compute("response_times", CHAT, InsightOptions(silence_minutes=15))
+    assert counts(short) == [(0, 60, 3), (60, 300, 2), (300, 900, 3)]
+    # Delays of 0 (a timestamp out of order) and 60 are in the first range, 61 in the second.
+    edges = [
+        _message(1, "Ana", "2024-01-01 10:00:00", "a"),
+        _message(2, "Ben", "2024-01-01 09:59:00", "b"),
+        _message(3, "Ana", "2024-01-01 10:00:00", "c"),
+        _message(4, "Ben", "2024-01-01 10:01:01", "d"),
+    ]
+    assert counts(compute("response_times", edges, UTC_OPTIONS))[:2] == [(0, 60, 2), (60, 300, 1)]
+
+
+@pytest.mark.parametrize(
+    ("silence_minutes", "uppers"),
+    [
+        (1, [60]),
+        (5, [60, 300]),
+        (60, [60, 300, 900, 3600]),
+        (100, [60, 300, 900, 3600, 6000]),
+        (1440, [60, 300, 900, 3600, 21_600, 86_400]),
+        (2000, [60, 300, 900, 3600, 21_600, 86_400, 120_000]),
+    ],
+)
+def test_delay_ranges_end_at_the_silence_limit(silence_minutes: int, uppers: list[int]) -> None:
+    result = compute("response_times", CHAT, InsightOptions(silence_minutes=silence_minutes))
+    buckets = result["distribution"]
+    assert [b["max_seconds"] for b in buckets] == uppers
+    assert [b["min_seconds"] for b in buckets] == [0, *uppers[:-1]]
+    assert sum(b["replies"] for b in buckets) == result["overall"]["replies"]
+
+
 def test_a_delay_of_exactly_the_silence_is_a_reply() -> None:
     messages = [
         _message(1, "Ana", "2024-01-01 10:00", "hi"),
@@ -211,6 +311,7 @@ def test_a_delay_of_exactly_the_silence_is_a_reply() -> None:
     options = InsightOptions(silence_minutes=60)
     replies = compute("response_times", messages, options)
     assert replies["overall"] == {"replies": 1, "median_seconds": 3600.0, "p90_seconds": 3600.0}
+    assert replies["distribution"][-1] == {"min_seconds": 900, "max_seconds": 3600, "replies": 1}
     initiators = compute("initiators", messages, options)
     assert initiators["total_conversations"] == 2
 
@@ -272,20 +373,14 @@ def test_sentiment_per_participant() -> None:
 
 
 def test_sentiment_per_month_follows_the_time_zone() -> None:
-    def month_counts(result: dict[str, Any]) -> dict[str, dict[str, int]]:
-        return {
-            month["month"]: {row["participant"]: row["messages"] for row in month["participants"]}
-            for month in result["months"]
-        }
-
     utc = compute("sentiment", CHAT, UTC_OPTIONS)
-    assert month_counts(utc) == {
+    assert _months(utc) == {
         "2024-01": {"Ana": 2, "Ben": 3, "Cleo": 2},
         "2024-02": {"Ana": 4, "Ben": 2, "Cleo": 3},
     }
     # Seq 8 (Cleo) and 9 (Ben) fall on 1 February in Madrid.
     madrid = compute("sentiment", CHAT, MADRID)
-    assert month_counts(madrid) == {
+    assert _months(madrid) == {
         "2024-01": {"Ana": 2, "Ben": 2, "Cleo": 1},
         "2024-02": {"Ana": 4, "Ben": 3, "Cleo": 4},
     }
@@ -447,6 +542,18 @@ def test_every_result_field_is_described() -> None:
             walk(definition, f"{slug}/{name}")
 
 
+@pytest.mark.parametrize(
+    ("slug", "added"),
+    [("activity", ["by_weekday_hour", "months"]), ("response_times", ["distribution"])],
+)
+def test_a_result_stored_before_a_field_was_added_still_reads(slug: str, added: list[str]) -> None:
+    stored = {
+        name: value for name, value in compute(slug, CHAT, MADRID).items() if name not in added
+    }
+    read = RESULT_MODELS[slug].model_validate(stored).model_dump(mode="json")
+    assert read == {**stored, **{name: [] for name in added}}
+
+
 @pytest.mark.parametrize("messages", [[], CHAT[:1]], ids=["nothing", "system-only"])
 def test_empty_chat(messages: list[InsightMessage]) -> None:
     results = {slug: compute(slug, messages, UTC_OPTIONS) for slug in SLUGS}
@@ -459,12 +566,15 @@ def test_empty_chat(messages: list[InsightMessage]) -> None:
     )
     assert [row["count"] for row in activity["by_weekday"]] == [0] * 7
     assert [row["count"] for row in activity["by_hour"]] == [0] * 24
+    assert [row["count"] for row in activity["by_weekday_hour"]] == [0] * 168
+    assert activity["months"] == []
     assert (activity["busiest_days"], activity["first_message_at"]) == ([], None)
     assert results["response_times"]["overall"] == {
         "replies": 0,
         "median_seconds": None,
         "p90_seconds": None,
     }
+    assert [b["replies"] for b in results["response_times"]["distribution"]] == [0] * 5
     assert results["initiators"] == {
         "silence_minutes": 240,
         "total_conversations": 0,
@@ -538,9 +648,14 @@ def test_big_chat(slug: str, big_chat: list[InsightMessage]) -> None:
     if slug == "activity":
         assert result["total_messages"] == senders
         assert sum(row["count"] for row in result["by_hour"]) == senders
+        assert sum(row["count"] for row in result["by_weekday_hour"]) == senders
+        monthly = [row["messages"] for month in result["months"] for row in month["participants"]]
+        assert (sum(monthly), len(monthly)) == (senders, 4 * len(result["months"]))
         assert len(result["busiest_days"]) == 5
     elif slug == "response_times":
         assert 0 < result["overall"]["replies"] < senders
+        replies = [bucket["replies"] for bucket in result["distribution"]]
+        assert sum(replies) == result["overall"]["replies"]
     elif slug == "initiators":
         assert math.isclose(sum(row["share"] for row in result["participants"]), 1.0, abs_tol=1e-3)
     elif slug == "sentiment":

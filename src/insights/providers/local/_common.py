@@ -36,11 +36,17 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _LAUGH = re.compile(r"([hj])([aeiou])(?:\1\2)+\1?")
 MIN_TOKEN_LENGTH = 3
 
+# Results are stored as computed: a field added since has a default (an empty list), so that
+# older results still validate, and its description ends with this.
+ADDED_LATER = "Empty in a result computed before this field was added (`?regenerate=true`)."
+
 
 class ResultModel(BaseModel):
-    """Base of the result models: unknown fields are rejected when a result is validated."""
+    """Base of the result models: unknown fields are rejected when a result is validated. A
+    field with a default is still required in the schema of what the API sends: every result
+    it sends went through the model, so the field is always there."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 @functools.lru_cache(maxsize=64)

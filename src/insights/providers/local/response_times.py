@@ -7,16 +7,24 @@ exactly `silence_minutes` still counts. Out-of-order timestamps give a delay of 
 
 The p90 uses the nearest-rank method: the ceil(0.9 * n)-th smallest delay (so with fewer
 than 10 replies it is the largest one).
+
+The distribution counts replies in fixed delay ranges (up to 1 min, 5 min, 15 min, 1 h, 6 h,
+1 day, then up to the silence limit), those starting at or past the limit left out and the
+last one kept ending at the limit.
 """
 
 from __future__ import annotations
 
+import bisect
+from collections import Counter
 from collections.abc import Sequence
+from itertools import pairwise
 
 from pydantic import Field
 
 from src.insights.providers.base import InsightMessage, InsightOptions
 from src.insights.providers.local._common import (
+    ADDED_LATER,
     ResultModel,
     median,
     nearest_rank,
@@ -26,6 +34,7 @@ from src.insights.providers.local._common import (
 )
 
 PERCENTILE = 90
+DELAY_BOUNDS = (60, 300, 900, 3600, 21_600, 86_400)  # seconds: 1 min ... 1 day
 
 
 class ResponseStats(ResultModel):
@@ -56,6 +65,16 @@ class ParticipantResponseTimes(ResultModel):
     )
 
 
+class DelayBucket(ResultModel):
+    """Replies whose delay falls in one range."""
+
+    min_seconds: int = Field(
+        description="Delays longer than this many seconds (the first range, from 0, includes 0)."
+    )
+    max_seconds: int = Field(description="Delays up to this many seconds, included.")
+    replies: int = Field(description="Replies of everyone with a delay in this range.")
+
+
 class ResponseTimesResult(ResultModel):
     """Reply counts and delays, per participant and overall."""
 
@@ -66,6 +85,13 @@ class ResponseTimesResult(ResultModel):
     participants: list[ParticipantResponseTimes] = Field(
         description="One entry per participant, in order of their first message, zero "
         "replies included."
+    )
+    distribution: list[DelayBucket] = Field(
+        default_factory=list,
+        description="Replies by delay, shortest range first: ranges ending at 1 min, 5 min, "
+        "15 min, 1 h, 6 h and 1 day, then at the silence limit, those starting at or past "
+        "the limit left out and the last one ending at it; the replies add up to "
+        f"`overall.replies`. {ADDED_LATER}",
     )
 
 
@@ -78,10 +104,21 @@ def _stats(delays: list[float]) -> tuple[int, float | None, float | None]:
     )
 
 
+def _distribution(delays: list[float], limit: int) -> list[DelayBucket]:
+    """Count `delays` (none longer than `limit`) in the ranges up to each bound below the
+    limit, then up to the limit."""
+    uppers = [bound for bound in DELAY_BOUNDS if bound < limit] + [limit]
+    counts = Counter(bisect.bisect_left(uppers, delay) for delay in delays)
+    return [
+        DelayBucket(min_seconds=lower, max_seconds=upper, replies=counts[index])
+        for index, (lower, upper) in enumerate(pairwise([0, *uppers]))
+    ]
+
+
 def compute(messages: Sequence[InsightMessage], options: InsightOptions) -> ResponseTimesResult:
     """Collect every reply's delay per replying participant, then summarise them."""
     kept = sender_messages(messages)
-    limit = options.silence_minutes * 60.0
+    limit = options.silence_minutes * 60
     delays: dict[str, list[float]] = {name: [] for name in participants_of(kept)}
     everyone: list[float] = []
 
@@ -112,4 +149,5 @@ def compute(messages: Sequence[InsightMessage], options: InsightOptions) -> Resp
             replies=replies, median_seconds=median_seconds, p90_seconds=p90_seconds
         ),
         participants=participants,
+        distribution=_distribution(everyone, limit),
     )
