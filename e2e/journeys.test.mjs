@@ -5,6 +5,7 @@
 // With SCREENSHOTS set (a folder), each page is photographed there for the docs.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ const { APP_URL, API_URL, SCREENSHOTS } = process.env;
 const CORPUS_EXPORT = fileURLToPath(
   new URL("../tests/fixtures/corpus/chat-miner/whatsapp/test_ddmmyy_24hrs.txt", import.meta.url),
 );
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1200, height: 900 };
 let browser;
@@ -38,6 +40,20 @@ async function open(viewport = DESKTOP) {
 
 async function snap(page, name, fullPage = false) {
   if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
+}
+
+/**
+ * The page as it stands meets WCAG 2.1 A and AA as axe-core checks it (names and labels,
+ * contrast, structure, ARIA), and nothing is wider than the screen.
+ */
+async function accessible(page, name) {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => (await axe.run(document, {
+    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+  })).violations.map((v) => `${v.id} (${v.help}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`));
+  assert.deepEqual(violations, [], `${name}: no accessibility violation`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `${name}: nothing wider than the screen (${overflow} px over)`);
 }
 
 /** A new account, registered through the app's own form; the app then shows the chats. */
@@ -106,10 +122,12 @@ test("bring in a chat, read it (scroll, search, sender and dates), merge a newer
   await drop(page, NEW_CHAT, "WhatsApp Chat with Trip.txt", older);
   await page.getByText("Trip imported: 300 messages.").waitFor();
   await snap(page, "chats-phone");
+  await accessible(page, "the chat list on a phone");
   await chatLinks(page).first().click();
   await messages(page).first().waitFor();
   assert.equal(await messages(page).count(), 50, "a first page of messages");
   await snap(page, "messages-phone");
+  await accessible(page, "the messages on a phone");
   await messages(page).last().scrollIntoViewIfNeeded();
   await page.waitForFunction(() => document.querySelectorAll("ol.messages li").length > 50);
 
@@ -144,6 +162,7 @@ test("bring in a chat, read it (scroll, search, sender and dates), merge a newer
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
   await snap(page, "signin-phone");
+  await accessible(page, "signing in on a phone");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -161,15 +180,29 @@ test("import errors are explained, and an ambiguous date order can be read the o
   await choose(page, NEW_CHAT, "huge.txt", "x".repeat(1024 * 1024 + 10)); // MAX_UPLOAD_MB is 1 here
   await page.getByRole("alert").filter({ hasText: /large/i }).waitFor();
 
+  // Markup in a file name, a sender's name or a message is shown as text, never run.
+  page.on("dialog", (dialog) => { page.errors.push(`a dialog opened: ${dialog.message()}`); dialog.dismiss(); });
+  const markup = "<img src=x onerror=alert(1)>";
+  await choose(page, NEW_CHAT, `WhatsApp Chat with ${markup}.txt`,
+    `05/06/2024, 10:00 - ${markup}: <script>alert(2)</script>\n13/06/2024, 10:01 - Bob: ${markup}\n`);
+  await page.getByText(`${markup} imported: 2 messages.`).waitFor();
+  await chatLinks(page).first().click();
+  await messages(page).nth(1).waitFor();
+  assert.equal(await messages(page).nth(1).locator(".text").textContent(), markup);
+  assert.equal(await page.locator("main img, main script").count(), 0, "no element made from the file");
+  await page.getByRole("link", { name: "Chats", exact: true }).click();
+  await page.getByRole("heading", { name: "Your chats" }).waitFor();
+
   await choose(page, NEW_CHAT, "WhatsApp Chat with Dates.txt", ambiguousExport());
   await page.getByText("Every date in this export reads both ways").waitFor();
   await snap(page, "import-date-order");
+  await accessible(page, "the date order offered");
   const readFirst = await chatLinks(page).first().getAttribute("href");
   await page.getByRole("button", { name: "Read them as month/day/year instead" }).click();
   await page.getByText("Dates imported: 4 messages.").waitFor();
   await page.waitForFunction((old) => { // the chat read the first way is gone, the new one listed
     const links = [...document.querySelectorAll("ul.chats a")];
-    return links.length === 1 && links[0].getAttribute("href") !== old;
+    return links.length === 2 && links.every((link) => link.getAttribute("href") !== old);
   }, readFirst);
   await chatLinks(page).first().click();
   await messages(page).first().waitFor();
@@ -211,6 +244,11 @@ test("insights: request each, watch it complete, see its charts; a summary opens
   assert.equal(await insight("initiators").locator("ol.ranked li").count(), 3);
   assert.equal(await insight("keywords").locator("figure").count(), 3);
   await snap(page, "insights", true);
+  await accessible(page, "the insights");
+  await page.setViewportSize(PHONE);
+  await accessible(page, "the insights on a phone");
+  await snap(page, "insights-phone", true);
+  await page.setViewportSize(DESKTOP);
 
   const first = insight("summary").locator("ol.summary a").first();
   const quoted = await insight("summary").locator("ol.summary li div").first().textContent();
@@ -220,6 +258,7 @@ test("insights: request each, watch it complete, see its charts; a summary opens
   assert.equal(await target.locator(".text").textContent(), quoted);
   assert.ok(await page.locator("ol.messages li").count() > 1, "the message is shown with those around it");
   await snap(page, "message-in-context");
+  await accessible(page, "a message in its context");
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -247,6 +286,7 @@ test("ask: a conversation over a chat, the answer streams in, a citation opens i
   assert.ok(streamed, "the answer came as a stream of events");
   assert.match(await page.locator("li.answer").last().textContent(), /flowerpot/);
   await snap(page, "ask", true);
+  await accessible(page, "an answer with its citations");
 
   await citation.click();
   const target = page.locator("ol.messages li.target");
@@ -268,6 +308,7 @@ test("buy credits with the fake provider: balance and ledger follow", async () =
   assert.equal(await ledger.count(), 2);
   assert.match(await ledger.first().textContent(), /\+50 Purchase/);
   await snap(page, "credits");
+  await accessible(page, "the credits");
   await page.close();
 });
 

@@ -51,7 +51,7 @@ export function messageItem(message, { id, extra } = {}) {
 
 /** A file drop zone with a picker: `onFile(file)` for the one dropped or chosen. */
 export function dropZone(label, onFile, ...extra) {
-  const input = h("input", { type: "file", accept: ".txt,.zip,.json,.csv,.html" });
+  const input = h("input", { type: "file", accept: ".txt,.zip,.json,.csv" });
   const zone = h("div", { class: "drop", "aria-label": label, role: "group" },
     h("p", {}, label, " — drop it here, or ", h("label", { class: "picker" }, "choose a file", input)), ...extra);
   input.addEventListener("change", () => { if (input.files[0]) onFile(input.files[0]); input.value = ""; });
