@@ -60,6 +60,8 @@ async function accessible(page, name) {
 async function register(page, name) {
   const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
   await page.goto(APP_URL + "#/register");
+  await page.getByRole("heading", { name: "Create an account" }).waitFor();
+  if (name === "Ana") await snap(page, "register-phone");
   await page.getByLabel("Name").fill(name);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("correct horse battery");
@@ -153,6 +155,11 @@ test("bring in a chat, read it (scroll, search, sender and dates), merge a newer
   assert.ok(queued, "the merge was queued for a worker");
   await page.getByText(/^400 messages/).waitFor();
 
+  await page.getByRole("button", { name: "Rename" }).click();
+  await page.getByLabel("New title").fill("Trip 2024");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name: "Trip 2024" }).waitFor();
+
   // An expired access token is renewed with the refresh token, out of sight.
   await page.evaluate(() => sessionStorage.setItem("access", "expired"));
   await page.reload();
@@ -167,6 +174,14 @@ test("bring in a chat, read it (scroll, search, sender and dates), merge a newer
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Sign in" }).click();
   await chatLinks(page).first().waitFor();
+
+  // Deleting a chat can be undone.
+  await page.getByRole("button", { name: "Delete Trip 2024" }).click();
+  await page.getByText("Trip 2024 deleted.").waitFor();
+  await page.getByText("No chats yet.").waitFor();
+  await page.getByRole("button", { name: "Undo" }).click();
+  await page.getByText("Trip 2024 is back.").waitFor();
+  await chatLinks(page).filter({ hasText: "Trip 2024" }).waitFor();
   assert.deepEqual(page.errors, [], "no script error on any page");
   await page.close();
 });
@@ -277,6 +292,8 @@ test("ask: a conversation over a chat, the answer streams in, a citation opens i
   });
   await page.getByRole("link", { name: "Ask" }).click();
   await page.getByLabel("Title (optional)").fill("The trip");
+  await snap(page, "ask-start");
+  await accessible(page, "starting a conversation");
   await page.getByRole("button", { name: "Start" }).click();
   await page.getByRole("heading", { name: "The trip" }).waitFor();
   await page.getByLabel("Your question").fill("where did Ben leave the spare key?");
@@ -292,6 +309,40 @@ test("ask: a conversation over a chat, the answer streams in, a citation opens i
   const target = page.locator("ol.messages li.target");
   await target.waitFor();
   assert.match(await target.textContent(), /flowerpot/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+/** Press Tab until the focused element is the one `locator` finds (at most 40 times). */
+async function tabTo(page, locator) {
+  const target = await locator.elementHandle();
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((element) => document.activeElement === element, target)) return;
+  }
+  assert.fail("the control is not reachable with the keyboard");
+}
+
+test("with the keyboard alone: register, go to the credits, buy, come back to the chats", async () => {
+  const page = await open();
+  await page.goto(APP_URL + "#/register");
+  await tabTo(page, page.getByLabel("Name"));
+  await page.keyboard.type("Kit");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(`e2e-keys-${Date.now()}@example.com`);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("correct horse battery");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Your chats" }).waitFor();
+  await tabTo(page, page.getByRole("link", { name: "Credits" }));
+  await page.keyboard.press("Enter");
+  await page.getByText("Balance: 10 credits").waitFor();
+  await tabTo(page, page.getByRole("button", { name: /Buy 50 credits/ }));
+  await page.keyboard.press("Enter");
+  await page.getByText("Balance: 60 credits").waitFor();
+  await tabTo(page, page.getByRole("link", { name: "Chats", exact: true }));
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Your chats" }).waitFor();
   assert.deepEqual(page.errors, []);
   await page.close();
 });

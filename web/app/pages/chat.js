@@ -19,6 +19,33 @@ export function chatTabs(chat, current) {
     tab(`#/chats/${chat.id}/insights`, "Insights", "insights"));
 }
 
+/**
+ * The chat's title, with a button that turns it into a form to rename the chat.
+ * @param {Schemas["ChatRead"]} chat
+ */
+function renameable(chat) {
+  const heading = h("h1", {}, chat.title);
+  const status = h("div", { "aria-live": "polite" });
+  const input = h("input", { name: "title", required: true, maxlength: 200, value: chat.title, "aria-label": "New title" });
+  const form = h("form", { class: "toolbar", hidden: true, "aria-label": "Rename the chat" }, input,
+    h("button", { type: "submit" }, "Save"),
+    h("button", { type: "button", class: "secondary", onclick: () => { form.hidden = true; } }, "Cancel"));
+  const open = h("button", { type: "button", class: "secondary small", onclick: () => { form.hidden = false; input.focus(); } }, "Rename");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const { data } = await api(`/chats/${chat.id}`, { method: "PATCH", json: { title: input.value } });
+      heading.textContent = data.title;
+      document.title = `${data.title} · Chatsight`;
+      form.hidden = true;
+      status.replaceChildren();
+    } catch (error) {
+      status.replaceChildren(errorLine(error));
+    }
+  });
+  return h("div", { class: "title" }, h("div", { class: "heading" }, heading, open), form, status);
+}
+
 /** Midnight of a `<input type=date>` value (plus `days`) in this browser's time zone, as ISO 8601. */
 function dayStart(value, days = 0) {
   const [year, month, day] = value.split("-").map(Number);
@@ -96,7 +123,7 @@ export async function chatPage(chatId, { at = null, messageId = null } = {}) {
 
   const counts = (current) => `${number(current.message_count)} messages · ${current.participants.join(", ")}`;
   const countLine = h("p", { class: "muted" }, counts(chat));
-  show(chat.title, h("h1", {}, chat.title), countLine,
+  show(chat.title, renameable(chat), countLine,
     chatTabs(chat, "messages"),
     h("div", { class: "toolbar", role: "search" }, search, sender,
       h("label", { class: "inline" }, "From", since), h("label", { class: "inline" }, "Until", until)),

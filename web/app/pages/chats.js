@@ -96,7 +96,7 @@ export async function chatsPage() {
   const list = h("ul", { class: "chats", "aria-label": "Your chats" });
   const status = h("div", { "aria-live": "polite" });
   const order = dateOrderSelect();
-  const reload = () => loadChats(list);
+  const reload = () => loadChats(list, status);
   const zone = dropZone("Bring in a WhatsApp, Telegram, Signal, Instagram, JSON or CSV export", async (file) => {
     const chat = await upload(file, order.value, status);
     if (chat) { dateOrderChoice(chat, file, status, reload); await reload(); }
@@ -105,14 +105,41 @@ export async function chatsPage() {
   await reload();
 }
 
-async function loadChats(list) {
+/**
+ * @param {HTMLElement} list
+ * @param {HTMLElement} status where a deletion is told, with its undo
+ */
+async function loadChats(list, status) {
   /** @type {Schemas["ChatRead"][]} */
   const chats = await all("/chats");
-  list.replaceChildren(...(chats.length ? chats.map((chat) => h("li", {},
-    h("a", { href: `#/chats/${chat.id}` }, chat.title),
-    h("span", { class: "muted" }, ` — ${number(chat.message_count)} messages`,
-      chat.last_message_at ? `, last ${dateTime(chat.last_message_at)}` : "",
-      chat.status === "ready" ? "" : ` (${chat.status})`))) : [h("li", { class: "muted" }, "No chats yet.")]));
+  const reload = () => loadChats(list, status);
+  /** @param {Schemas["ChatRead"]} chat */
+  const remove = async (chat) => {
+    try {
+      await api(`/chats/${chat.id}`, { method: "DELETE" });
+      const undo = async () => {
+        try {
+          await api(`/chats/${chat.id}/restore`, { method: "POST" });
+          status.replaceChildren(h("p", { role: "status" }, `${chat.title} is back.`));
+        } catch (error) {
+          status.replaceChildren(errorLine(error));
+        }
+        await reload();
+      };
+      status.replaceChildren(h("p", { role: "status" }, `${chat.title} deleted. `,
+        h("button", { type: "button", class: "secondary", onclick: undo }, "Undo")));
+    } catch (error) {
+      status.replaceChildren(errorLine(error));
+    }
+    await reload();
+  };
+  list.replaceChildren(...(chats.length ? chats.map((chat) => h("li", { class: "row" },
+    h("div", {}, h("a", { href: `#/chats/${chat.id}` }, chat.title),
+      h("span", { class: "muted" }, ` — ${number(chat.message_count)} messages`,
+        chat.last_message_at ? `, last ${dateTime(chat.last_message_at)}` : "",
+        chat.status === "ready" ? "" : ` (${chat.status})`)),
+    h("button", { type: "button", class: "secondary small", "aria-label": `Delete ${chat.title}`, onclick: () => remove(chat) }, "Delete")))
+    : [h("li", { class: "muted" }, "No chats yet.")]));
 }
 
 /** Merge a newer export of this chat (what it already holds is recognised and skipped). */
