@@ -305,6 +305,16 @@ test("ask: a conversation over a chat, the answer streams in, a citation opens i
   await snap(page, "ask", true);
   await accessible(page, "an answer with its citations");
 
+  // The same question narrowed to what Chloé wrote: nothing of Ben's is cited.
+  await page.getByText("Narrow it down").click();
+  await page.getByRole("checkbox", { name: "Chloé" }).check();
+  await page.getByLabel("Your question").fill("where is the spare key?");
+  await page.getByRole("button", { name: "Ask" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("li.answer").length === 2 && !document.querySelector("[aria-busy]"));
+  const narrowed = page.locator("li.answer").last();
+  assert.doesNotMatch(await narrowed.textContent(), /flowerpot/);
+  for (const sender of await narrowed.locator("ol.sources .sender").allTextContents()) assert.equal(sender, "Chloé");
+
   await citation.click();
   const target = page.locator("ol.messages li.target");
   await target.waitFor();

@@ -65,4 +65,10 @@ export function dropZone(label, onFile, ...extra) {
   return zone;
 }
 
+/** Midnight of a `<input type=date>` value (plus `days`) in this browser's time zone, as ISO 8601. */
+export function dayStart(value, days = 0) {
+  const [year, month, day] = value.split("-").map(Number);
+  return new Date(year, month - 1, day + days).toISOString();
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,7 +2,7 @@
 // citations as numbered links that open each message in its chat.
 
 import { all, api, stream } from "../lib/api.js";
-import { dateTime, errorLine, h, messageItem, show } from "../lib/dom.js";
+import { dateTime, dayStart, errorLine, h, messageItem, show } from "../lib/dom.js";
 
 /** @typedef {import("../lib/dom.js").Schemas} Schemas */
 
@@ -70,13 +70,42 @@ export async function askPage() {
   show("Ask", h("h1", {}, "Ask your chats"), form, h("h2", {}, "Conversations"), conversations.length ? list : h("p", { class: "muted" }, "None yet."));
 }
 
+/**
+ * Narrowing a question down to some people and a date range of the conversation's chats: the
+ * controls, and the question's `filters` they make (null when nothing narrows).
+ * @param {string[]} chatIds
+ */
+async function narrowing(chatIds) {
+  /** @type {{data: Schemas["ChatRead"]}[]} */
+  const chats = await Promise.all(chatIds.map((id) => api(`/chats/${id}`)));
+  const people = [...new Set(chats.flatMap(({ data }) => data.participants))].sort();
+  const since = h("input", { type: "date", "aria-label": "Messages from" });
+  const until = h("input", { type: "date", "aria-label": "Messages until" });
+  const boxes = people.map((name) => h("input", { type: "checkbox", name: "sender", value: name }));
+  const node = h("details", { class: "narrow" }, h("summary", {}, "Narrow it down"),
+    h("fieldset", {}, h("legend", {}, "Only messages from"),
+      ...boxes.map((box) => h("label", { class: "check" }, box, box.value))),
+    h("div", { class: "toolbar" }, h("label", { class: "inline" }, "From", since), h("label", { class: "inline" }, "Until", until)));
+  const filters = () => {
+    const senders = boxes.filter((box) => box.checked).map((box) => box.value);
+    if (!senders.length && !since.value && !until.value) return null;
+    return {
+      senders: senders.length ? senders : null,
+      since: since.value ? dayStart(since.value) : null,
+      until: until.value ? dayStart(until.value, 1) : null,
+    };
+  };
+  return { node, filters };
+}
+
 export async function conversationPage(conversationId) {
   /** @type {{data: Schemas["ConversationDetail"]}} */
   const { data: conversation } = await api(`/rag/conversations/${conversationId}`);
   const turns = h("ol", { class: "turns", "aria-label": "Questions and answers" }, ...conversation.messages.map(turn));
+  const narrow = await narrowing(conversation.chat_ids);
   const question = h("textarea", { name: "content", required: true, rows: 2, placeholder: "When did we…?", "aria-label": "Your question" });
   const button = h("button", { type: "submit" }, "Ask");
-  const form = h("form", { class: "ask", "aria-label": "Ask a question" }, question, button);
+  const form = h("form", { class: "ask", "aria-label": "Ask a question" }, question, button, narrow.node);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const content = question.value.trim();
@@ -88,7 +117,7 @@ export async function conversationPage(conversationId) {
     turns.append(answer);
     let said = "";
     try {
-      await stream(`/rag/conversations/${conversationId}/messages`, { content }, (name, data) => {
+      await stream(`/rag/conversations/${conversationId}/messages`, { content, filters: narrow.filters() }, (name, data) => {
         if (name === "token") { said += data; text.textContent = said; }
         if (name === "done") answer.replaceWith(turn(data));
         if (name === "error") answer.append(errorLine(data.error));

@@ -2,7 +2,7 @@
 // its context (from a summary or a citation); merging a newer export.
 
 import { api } from "../lib/api.js";
-import { h, errorLine, messageItem, number, show } from "../lib/dom.js";
+import { dayStart, h, errorLine, messageItem, number, show } from "../lib/dom.js";
 import { mergeZone } from "./chats.js";
 
 /** @typedef {import("../lib/dom.js").Schemas} Schemas */
@@ -44,12 +44,6 @@ function renameable(chat) {
     }
   });
   return h("div", { class: "title" }, h("div", { class: "heading" }, heading, open), form, status);
-}
-
-/** Midnight of a `<input type=date>` value (plus `days`) in this browser's time zone, as ISO 8601. */
-function dayStart(value, days = 0) {
-  const [year, month, day] = value.split("-").map(Number);
-  return new Date(year, month - 1, day + days).toISOString();
 }
 
 /**
