@@ -166,8 +166,14 @@ test("bring in a chat, read it (scroll, search, sender and dates), merge a newer
   await messages(page).first().waitFor();
   assert.notEqual(await page.evaluate(() => sessionStorage.getItem("access")), "expired");
 
+  // Signing out ends this sign-in on the server too: its refresh token no longer works.
+  const refreshToken = await page.evaluate(() => sessionStorage.getItem("refresh"));
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  const refreshed = await page.evaluate(async ([url, token]) => (await fetch(url, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: token }),
+  })).status, [`${API_URL}/api/v1/auth/refresh`, refreshToken]);
+  assert.equal(refreshed, 401, "the signed-out refresh token is refused");
   await snap(page, "signin-phone");
   await accessible(page, "signing in on a phone");
   await page.getByLabel("Email").fill(email);
@@ -238,7 +244,7 @@ test("insights: request each, watch it complete, see its charts; a summary opens
     await insight(slug).getByRole("button", { name: /Generate/ }).click();
     await insight(slug).locator(".result").waitFor();
   }
-  await page.getByText("Balance: 1 credits").waitFor();
+  await page.getByText("Balance: 1 credit").waitFor();
   await insight("keywords").getByRole("button", { name: /Generate/ }).click();
   await insight("keywords").getByRole("alert").filter({ hasText: /credit/i }).waitFor();
 
@@ -257,8 +263,10 @@ test("insights: request each, watch it complete, see its charts; a summary opens
     assert.ok(await insight(slug).locator(".plot canvas").count() >= 1, `${slug} has a chart`);
   }
   assert.equal(await insight("initiators").locator("ol.ranked li").count(), 3);
+  assert.equal(await insight("response_times").locator("table.matrix tbody tr").count(), 3, "who answers whom");
   assert.equal(await insight("keywords").locator("figure").count(), 3);
   await snap(page, "insights", true);
+  if (SCREENSHOTS) await insight("activity").screenshot({ path: path.join(SCREENSHOTS, "insight-activity.png") });
   await accessible(page, "the insights");
   await page.setViewportSize(PHONE);
   await accessible(page, "the insights on a phone");

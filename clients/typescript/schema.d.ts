@@ -106,6 +106,34 @@ export interface paths {
         patch: operations["update_insight_type"];
         trace?: never;
     };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout
+         * @description Sign out of this one sign-in: all its refresh tokens stop working (`POST /auth/refresh`
+         *     answers 401). The account's other sign-ins go on.
+         *
+         *     No access token is needed (it may have expired already). Access tokens already issued
+         *     stay valid until they expire (`expires_in`; they are stateless), so forget them too;
+         *     `POST /auth/logout-all` ends every token at once. Any refresh token answers 204: an
+         *     unknown, expired or already signed-out one changes nothing. 429 past
+         *     `AUTH_ATTEMPTS_PER_MINUTE_PER_ADDRESS` requests from one address, counted with
+         *     registration, sign-in and refresh.
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/logout-all": {
         parameters: {
             query?: never;
@@ -2332,6 +2360,32 @@ export interface components {
             refresh_token: string;
         };
         /**
+         * ReplyPair
+         * @description Replies of one participant to another: who answers whom, and how fast.
+         */
+        ReplyPair: {
+            /**
+             * Median Seconds
+             * @description Median of these replies' delays in seconds.
+             */
+            median_seconds: number;
+            /**
+             * Participant
+             * @description Who replied, as their name appears in the chat.
+             */
+            participant: string;
+            /**
+             * Replies
+             * @description Replies of `participant` to `to`.
+             */
+            replies: number;
+            /**
+             * To
+             * @description Whom they answered: the sender of the message before.
+             */
+            to: string;
+        };
+        /**
          * ResponseStats
          * @description Reply delays of everyone together.
          */
@@ -2418,6 +2472,11 @@ export interface components {
             distribution: components["schemas"]["DelayBucket"][];
             /** @description All replies together. */
             overall: components["schemas"]["ResponseStats"];
+            /**
+             * Pairs
+             * @description Who answers whom: one entry per replier and person answered with at least one reply, in order of the replier's first message, then of the answered one's; the replies add up to `overall.replies`. Empty in a result computed before this field was added (`?regenerate=true`).
+             */
+            pairs: components["schemas"]["ReplyPair"][];
             /**
              * Participants
              * @description One entry per participant, in order of their first message, zero replies included.
@@ -3483,6 +3542,104 @@ export interface operations {
                      * @example {
                      *       "error": {
                      *         "code": "validation_error",
+                     *         "details": null,
+                     *         "message": "What went wrong, for a person",
+                     *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal error (no internals in the body) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "details": null,
+                     *         "message": "What went wrong, for a person",
+                     *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Busy or a dependency is down; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "details": null,
+                     *         "message": "What went wrong, for a person",
+                     *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": null,
+                     *         "message": "What went wrong, for a person",
+                     *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
                      *         "details": null,
                      *         "message": "What went wrong, for a person",
                      *         "request_id": "5f0c6a3e9b2d4f7a8c1e0b9d2a4c6e8f"

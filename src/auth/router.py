@@ -80,6 +80,23 @@ async def refresh(request: Request, data: RefreshRequest) -> Token:
     return _pair(user, secret)
 
 
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=responses(422, 429, 503))
+async def logout(request: Request, data: RefreshRequest) -> Response:
+    """Sign out of this one sign-in: all its refresh tokens stop working (`POST /auth/refresh`
+    answers 401). The account's other sign-ins go on.
+
+    No access token is needed (it may have expired already). Access tokens already issued
+    stay valid until they expire (`expires_in`; they are stateless), so forget them too;
+    `POST /auth/logout-all` ends every token at once. Any refresh token answers 204: an
+    unknown, expired or already signed-out one changes nothing. 429 past
+    `AUTH_ATTEMPTS_PER_MINUTE_PER_ADDRESS` requests from one address, counted with
+    registration, sign-in and refresh.
+    """
+    await _limit_address(request)
+    await auth_service.sign_out(data.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401, 503))
 async def logout_all(user: CurrentUser) -> Response:
     """Sign out everywhere: every token issued to this account so far, this one included,

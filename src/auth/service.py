@@ -4,7 +4,8 @@ A refresh token's secret is random and stored only as its SHA-256. Trading it ma
 and issues the next one of its family; a used token that comes back was copied (the thief or
 the owner will present it again), so its whole family is revoked and both must sign in
 again. A token from before a password change or logout-all (an older token generation), an
-expired or revoked one, or one of an account gone, is refused."""
+expired or revoked one, or one of an account gone, is refused. Signing out (logout) revokes
+the family of the token presented, so it ends one sign-in and leaves the others."""
 
 import hashlib
 import secrets
@@ -60,22 +61,12 @@ async def rotate(secret: str) -> tuple[User, str]:
     `AuthenticationError` for any token that cannot be traded (see the module docstring)."""
 
     async def apply(session: AsyncSession) -> Rotated:
-        token = (
-            await session.execute(
-                select(RefreshToken)
-                .where(RefreshToken.secret_hash == _digest(secret))
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
         now = datetime.now(UTC)
-        if token is None or token.revoked_at is not None or token.expires_at <= now:
+        token = await _live(session, secret, now)
+        if token is None:
             return Rotated(None)
         if token.used_at is not None:
-            await session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.family_id == token.family_id)
-                .values(revoked_at=now)
-            )
+            await _revoke_family(session, token.family_id, now)
             return Rotated(None, reused=True)
         user = await UserRepository(session).get(token.user_id)
         if user is None or not user.is_active or user.token_generation != token.generation:
@@ -89,6 +80,44 @@ async def rotate(secret: str) -> tuple[User, str]:
     if rotated.user is None:
         raise AuthenticationError(REFUSED)
     return rotated.user, rotated.secret
+
+
+async def sign_out(secret: str) -> None:
+    """End the sign-in `secret` belongs to: revoke every token of its family (a used token
+    still names it, as it does for `rotate`). An unknown, expired or revoked token changes
+    nothing; the caller is not told which it was."""
+
+    async def apply(session: AsyncSession) -> uuid.UUID | None:
+        now = datetime.now(UTC)
+        token = await _live(session, secret, now)
+        if token is None:
+            return None
+        await _revoke_family(session, token.family_id, now)
+        return token.user_id
+
+    user_id = await execute_in_transaction(apply)
+    if user_id is not None:
+        log.info("auth.signed_out", user_id=str(user_id))
+
+
+async def _live(session: AsyncSession, secret: str, now: datetime) -> RefreshToken | None:
+    """The token of `secret`, locked, unless it is unknown, revoked or expired."""
+    token = (
+        await session.execute(
+            select(RefreshToken)
+            .where(RefreshToken.secret_hash == _digest(secret))
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    return token
+
+
+async def _revoke_family(session: AsyncSession, family_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken).where(RefreshToken.family_id == family_id).values(revoked_at=now)
+    )
 
 
 async def purge_expired(session: AsyncSession, *, now: datetime | None = None) -> int:

@@ -116,3 +116,12 @@ async def test_checkouts_and_pings_are_limited_per_user(
         await client.post("/api/v1/diagnostics/ping", headers=account.headers)
     ).status_code == 202
     assert_limited(await client.post("/api/v1/diagnostics/ping", headers=account.headers), 1)
+
+
+async def test_refresh_and_logout_count_with_sign_ins(app: Any, limits: Any) -> None:
+    limits.auth_attempts_per_minute_per_address = 2
+    async with from_address(app) as client:
+        body = {"refresh_token": "not-a-token"}
+        assert (await client.post("/api/v1/auth/refresh", json=body)).status_code == 401
+        assert (await client.post("/api/v1/auth/logout", json=body)).status_code == 204
+        assert_limited(await client.post("/api/v1/auth/logout", json=body), 2)

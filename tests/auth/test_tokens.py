@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from src.auth import service as auth_service
 from src.auth.models import RefreshToken
@@ -71,8 +71,6 @@ async def test_owned_resources_check_the_token_in_the_same_query(
     """`GET /chats/{id}` checks the owner's liveness in the query that loads the chat: an
     ended token is 401 there too (not 404), and a live one still gets 404 for a chat that is
     not its own."""
-    from sqlalchemy import update
-
     from src.users.models import User
     from tests.chats.test_api import unique_export, upload
 
@@ -182,3 +180,61 @@ async def test_expired_refresh_tokens_are_purged(client: httpx.AsyncClient) -> N
         await session.commit()
         assert await session.scalar(count) == 0
     assert_envelope(await trade(client, pair["refresh_token"]), 401, "not_authenticated")
+
+
+async def sign_out(client: httpx.AsyncClient, refresh_token: str) -> None:
+    response = await client.post("/api/v1/auth/logout", json={"refresh_token": refresh_token})
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+
+
+async def test_logout_ends_one_sign_in_and_no_other(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    first = await sign_in(client, account.email, account.password)
+    latest = (await trade(client, first["refresh_token"])).json()
+    other = await sign_in(client, account.email, account.password)
+
+    await sign_out(client, latest["refresh_token"])
+    assert_envelope(await trade(client, latest["refresh_token"]), 401, "not_authenticated")
+    await sign_out(client, latest["refresh_token"])  # twice: the same answer
+    # Access tokens are not looked up: the one already issued works until it expires.
+    me = await client.get("/api/v1/users/me", headers=bearer(latest["access_token"]))
+    assert me.status_code == 200
+    # The other sign-in of the same account goes on, its tokens untouched.
+    async with SessionLocal() as session:
+        revoked = select(RefreshToken.revoked_at.is_not(None)).where(
+            RefreshToken.user_id == account.id
+        )
+        assert sorted(await session.scalars(revoked)) == [False, False, True, True]
+    assert (await trade(client, other["refresh_token"])).status_code == 200
+
+
+async def test_logout_with_a_token_it_cannot_use_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    """Unknown and expired tokens answer 204 like a live one, so logout tells nothing."""
+    account = await register(client)
+    first = await sign_in(client, account.email, account.password)
+    latest = (await trade(client, first["refresh_token"])).json()
+    async with SessionLocal() as session:
+        used = RefreshToken.user_id == account.id, RefreshToken.used_at.is_not(None)
+        await session.execute(
+            update(RefreshToken).where(*used).values(expires_at=datetime.now(UTC))
+        )
+        await session.commit()
+
+    await sign_out(client, "not-a-token")
+    await sign_out(client, first["refresh_token"])  # expired now
+    async with SessionLocal() as session:
+        revoked = select(func.count()).where(
+            RefreshToken.user_id == account.id, RefreshToken.revoked_at.is_not(None)
+        )
+        assert await session.scalar(revoked) == 0
+    assert (await trade(client, latest["refresh_token"])).status_code == 200
+
+
+async def test_logout_needs_a_refresh_token(client: httpx.AsyncClient) -> None:
+    for body in ({}, {"refresh_token": ""}):
+        response = await client.post("/api/v1/auth/logout", json=body)
+        error = assert_envelope(response, 422, "validation_error")
+        assert [detail["loc"] for detail in error["details"]] == [["body", "refresh_token"]]

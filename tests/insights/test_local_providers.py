@@ -283,6 +283,33 @@ def test_response_time_distribution() -> None:
     assert counts(compute("response_times", edges, UTC_OPTIONS))[:2] == [(0, 60, 2), (60, 300, 1)]
 
 
+def test_reply_pairs() -> None:
+    def pairs(result: dict[str, Any]) -> list[tuple[str, str, int, float]]:
+        return [
+            (p["participant"], p["to"], p["replies"], p["median_seconds"]) for p in result["pairs"]
+        ]
+
+    # The replies of test_response_times by whom they answer: Ana to Ben 300 (seq 11), to
+    # Cleo 60 and 840; Ben to Ana 60, to Cleo 600 and 5400; Cleo to Ana 60 and 1800, to Ben
+    # 360 and 120. Nobody answers themselves.
+    result = compute("response_times", CHAT, UTC_OPTIONS)
+    expected = [
+        ("Ana", "Ben", 1, 300.0),
+        ("Ana", "Cleo", 2, 450.0),
+        ("Ben", "Ana", 1, 60.0),
+        ("Ben", "Cleo", 2, 3000.0),
+        ("Cleo", "Ana", 2, 930.0),
+        ("Cleo", "Ben", 2, 240.0),
+    ]
+    assert pairs(result) == expected
+    assert sum(p["replies"] for p in result["pairs"]) == result["overall"]["replies"] == 10
+    # Past 15 min of silence Ben's 5400 (to Cleo) and Cleo's 1800 (to Ana) are no replies.
+    short = compute("response_times", CHAT, InsightOptions(silence_minutes=15))
+    expected[3:5] = [("Ben", "Cleo", 1, 600.0), ("Cleo", "Ana", 1, 60.0)]
+    assert pairs(short) == expected
+    assert sum(p["replies"] for p in short["pairs"]) == short["overall"]["replies"] == 8
+
+
 @pytest.mark.parametrize(
     ("silence_minutes", "uppers"),
     [
@@ -544,7 +571,11 @@ def test_every_result_field_is_described() -> None:
 
 @pytest.mark.parametrize(
     ("slug", "added"),
-    [("activity", ["by_weekday_hour", "months"]), ("response_times", ["distribution"])],
+    [
+        ("activity", ["by_weekday_hour", "months"]),
+        ("response_times", ["distribution", "pairs"]),
+        ("response_times", ["pairs"]),
+    ],
 )
 def test_a_result_stored_before_a_field_was_added_still_reads(slug: str, added: list[str]) -> None:
     stored = {
@@ -575,6 +606,7 @@ def test_empty_chat(messages: list[InsightMessage]) -> None:
         "p90_seconds": None,
     }
     assert [b["replies"] for b in results["response_times"]["distribution"]] == [0] * 5
+    assert results["response_times"]["pairs"] == []
     assert results["initiators"] == {
         "silence_minutes": 240,
         "total_conversations": 0,
@@ -656,6 +688,8 @@ def test_big_chat(slug: str, big_chat: list[InsightMessage]) -> None:
         assert 0 < result["overall"]["replies"] < senders
         replies = [bucket["replies"] for bucket in result["distribution"]]
         assert sum(replies) == result["overall"]["replies"]
+        assert sum(pair["replies"] for pair in result["pairs"]) == result["overall"]["replies"]
+        assert len(result["pairs"]) == 12  # four people, each answering the three others
     elif slug == "initiators":
         assert math.isclose(sum(row["share"] for row in result["participants"]), 1.0, abs_tol=1e-3)
     elif slug == "sentiment":

@@ -4,7 +4,7 @@
 // #/chats/<id>/at/<seq> and #/chats/<id>/message/<message id> (one message in its context),
 // #/chats/<id>/insights, #/ask, #/ask/<conversation id>, #/credits.
 
-import { tokens } from "./lib/api.js";
+import { signOut, tokens } from "./lib/api.js";
 import { errorLine, show } from "./lib/dom.js";
 import { askPage, conversationPage } from "./pages/ask.js";
 import { authPage } from "./pages/auth.js";
@@ -43,7 +43,10 @@ async function route() {
   }
 }
 
-document.getElementById("sign-out").addEventListener("click", () => { tokens.clear(); location.hash = "#/signin"; });
+document.getElementById("sign-out").addEventListener("click", async () => {
+  await signOut();
+  if (location.hash === "#/signin") route(); else location.hash = "#/signin";
+});
 window.addEventListener("hashchange", route);
 route();
 document.querySelector(".skip").addEventListener("click", (event) => {

@@ -131,6 +131,12 @@ async function refresh() {
   }
 }
 
+/** Sign out: this sign-in's refresh tokens are revoked (best effort), the tokens forgotten. */
+export async function signOut() {
+  if (tokens.refresh) await api("/auth/logout", { method: "POST", json: { refresh_token: tokens.refresh } }).catch(() => null);
+  tokens.clear();
+}
+
 /** Sign in with email and password (the OAuth2 password form) and keep the tokens. */
 export async function signIn(email, password) {
   const { data } = await api("/auth/token", { method: "POST", form: new URLSearchParams({ username: email, password }) });

@@ -95,6 +95,27 @@ export function rankedBars(rows, name) {
 }
 
 /**
+ * Who answers whom: repliers down, the people they answered across, each cell the replies
+ * and their median delay, shaded by the count.
+ * @param {import("./dom.js").Schemas["ReplyPair"][]} pairs
+ * @param {string[]} names in the chat's order
+ * @param {(seconds: number) => string} delay how a delay reads
+ */
+export function replyMatrix(pairs, names, delay) {
+  const top = Math.max(1, ...pairs.map((pair) => pair.replies));
+  const find = (from, to) => pairs.find((pair) => pair.participant === from && pair.to === to);
+  return h("table", { class: "matrix" },
+    h("caption", { class: "visually-hidden" }, "Replies of each person (rows) to each other person (columns)"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "replies ↓ to →"), ...names.map((name) => h("th", { scope: "col" }, name)))),
+    h("tbody", {}, ...names.map((from) => h("tr", {}, h("th", { scope: "row" }, from), ...names.map((to) => {
+      const pair = find(from, to);
+      if (!pair) return h("td", { class: "empty" }, from === to ? "" : "0");
+      const level = 0.1 + 0.5 * (pair.replies / top);
+      return h("td", { style: `--level: ${level.toFixed(3)}` }, `${pair.replies} · ${delay(pair.median_seconds)}`);
+    })))));
+}
+
+/**
  * The activity heatmap: weekdays down, hours across, each cell shaded by its count (a table:
  * every cell has its count for screen readers and as a tooltip).
  * @param {import("./dom.js").Schemas["WeekdayHourCount"][]} cells

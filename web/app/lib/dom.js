@@ -23,6 +23,7 @@ export function errorLine(error) { return h("p", { class: "error", role: "alert"
 
 export const dateTime = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 export const number = (value) => new Intl.NumberFormat().format(value);
+export const credits = (count) => `${number(count)} credit${count === 1 ? "" : "s"}`;
 
 /** A duration in seconds as people say it: "45 s", "3 min", "2.5 h", "1.2 days". */
 export function duration(seconds) {

@@ -1,7 +1,7 @@
 // Credits: the balance, the ledger, and buying a package.
 
 import { api } from "../lib/api.js";
-import { dateTime, errorLine, h, show } from "../lib/dom.js";
+import { credits, dateTime, errorLine, h, show } from "../lib/dom.js";
 
 /** @typedef {import("../lib/dom.js").Schemas} Schemas */
 
@@ -22,7 +22,7 @@ export async function creditsPage() {
     const [{ data: current }, { data: page }] = await Promise.all([
       api("/credits/balance"), api("/credits/transactions?limit=50"),
     ]);
-    balance.textContent = `Balance: ${current.balance} credits`;
+    balance.textContent = `Balance: ${credits(current.balance)}`;
     ledger.replaceChildren(...page.items.map((entry) => h("li", {},
       h("span", { class: "amount" }, `${entry.amount > 0 ? "+" : ""}${entry.amount}`),
       h("span", {}, ` ${KINDS[entry.kind] || entry.kind}`),
@@ -39,7 +39,7 @@ export async function creditsPage() {
       if (payment.provider !== "fake") { location.href = payment.checkout_url; return; }
       // The fake provider: pay the checkout as its webhook would (development and demos).
       await api(`/payments/${payment.id}/fake-complete`, { method: "POST" });
-      status.replaceChildren(h("p", { role: "status" }, `${payment.credits} credits added.`));
+      status.replaceChildren(h("p", { role: "status" }, `${credits(payment.credits)} added.`));
       await reload();
     } catch (error) {
       status.replaceChildren(errorLine(error));
@@ -49,7 +49,7 @@ export async function creditsPage() {
   const { data: packages } = await api("/payments/packages");
   const offers = h("div", { class: "toolbar" }, ...packages.map((offer) =>
     h("button", { type: "button", onclick: () => buy(offer.name) },
-      `Buy ${offer.credits} credits for ${money(offer.amount_cents, offer.currency)}`)));
+      `Buy ${credits(offer.credits)} for ${money(offer.amount_cents, offer.currency)}`)));
   show("Credits", h("h1", {}, "Credits"), balance, offers, status, h("h2", {}, "Ledger"), ledger);
   await reload();
 }

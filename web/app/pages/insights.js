@@ -2,8 +2,8 @@
 // again), watching it complete, and each result drawn as charts.
 
 import { all, api } from "../lib/api.js";
-import { bars, figure, heatmap, monthLines, rankedBars, table } from "../lib/charts.js";
-import { dateTime, duration, errorLine, h, number, show, sleep } from "../lib/dom.js";
+import { bars, figure, heatmap, monthLines, rankedBars, replyMatrix, table } from "../lib/charts.js";
+import { credits, dateTime, duration, errorLine, h, number, show, sleep } from "../lib/dom.js";
 import { chatTabs } from "./chat.js";
 
 /** @typedef {import("../lib/dom.js").Schemas} Schemas */
@@ -46,6 +46,8 @@ const RENDER = {
       buckets.length ? figure("How fast replies come", bars(buckets.map(label), buckets.map((b) => b.replies), {
         label: "Replies", summary: buckets.map((b) => `${label(b)}: ${b.replies} replies`).join("; "),
       }), table(["Delay", "Replies"], buckets.map((b) => [label(b), b.replies]))) : null,
+      result.pairs?.length ? figure("Who answers whom (replies · median delay)",
+        h("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": "Who answers whom" }, replyMatrix(result.pairs, result.participants.map((p) => p.participant), duration))) : null,
       figure("Typical reply time per participant", rankedBars(result.participants.map((p) => ({
         label: p.participant, value: p.median_seconds ?? 0,
         text: p.replies ? `median ${duration(p.median_seconds)} · 90% within ${duration(p.p90_seconds)} · ${number(p.replies)} replies` : "no replies",
@@ -122,7 +124,7 @@ export async function insightsPage(chatId) {
   ]);
   const byType = new Map(insights.map((insight) => [insight.insight_type, insight]));
   const balance = h("p", { class: "muted", "aria-live": "polite" });
-  const showBalance = async () => { balance.textContent = `Balance: ${(await api("/credits/balance")).data.balance} credits`; };
+  const showBalance = async () => { balance.textContent = `Balance: ${credits((await api("/credits/balance")).data.balance)}`; };
   /** @param {Schemas["InsightTypeRead"]} type */
   const card = (type) => {
     const body = h("div");
@@ -133,7 +135,7 @@ export async function insightsPage(chatId) {
       h("p", { class: "muted" }, type.description), status, body);
     const draw = (insight) => {
       byType.set(type.slug, insight);
-      button.textContent = insight ? `Run again (${type.credit_cost} credits)` : `Generate (${type.credit_cost} credits)`;
+      button.textContent = insight ? `Run again (${credits(type.credit_cost)})` : `Generate (${credits(type.credit_cost)})`;
       button.disabled = Boolean(insight && !["completed", "failed"].includes(insight.status));
       body.replaceChildren(insight ? insightBody(insight, chat) : h("p", { class: "muted" }, "Not generated yet."));
       if (insight && insight.stale) body.prepend(h("p", { class: "notice" }, "Messages were added since; run it again to include them."));

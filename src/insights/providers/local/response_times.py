@@ -11,14 +11,18 @@ than 10 replies it is the largest one).
 The distribution counts replies in fixed delay ranges (up to 1 min, 5 min, 15 min, 1 h, 6 h,
 1 day, then up to the silence limit), those starting at or past the limit left out and the
 last one kept ending at the limit.
+
+The pairs say who answers whom: a reply counts for its sender and the previous message's
+sender, in that order.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import cast
 
 from pydantic import Field
 
@@ -75,6 +79,15 @@ class DelayBucket(ResultModel):
     replies: int = Field(description="Replies of everyone with a delay in this range.")
 
 
+class ReplyPair(ResultModel):
+    """Replies of one participant to another: who answers whom, and how fast."""
+
+    participant: str = Field(description="Who replied, as their name appears in the chat.")
+    to: str = Field(description="Whom they answered: the sender of the message before.")
+    replies: int = Field(description="Replies of `participant` to `to`.")
+    median_seconds: float = Field(description="Median of these replies' delays in seconds.")
+
+
 class ResponseTimesResult(ResultModel):
     """Reply counts and delays, per participant and overall."""
 
@@ -92,6 +105,12 @@ class ResponseTimesResult(ResultModel):
         "15 min, 1 h, 6 h and 1 day, then at the silence limit, those starting at or past "
         "the limit left out and the last one ending at it; the replies add up to "
         f"`overall.replies`. {ADDED_LATER}",
+    )
+    pairs: list[ReplyPair] = Field(
+        default_factory=list,
+        description="Who answers whom: one entry per replier and person answered with at "
+        "least one reply, in order of the replier's first message, then of the answered "
+        f"one's; the replies add up to `overall.replies`. {ADDED_LATER}",
     )
 
 
@@ -115,11 +134,27 @@ def _distribution(delays: list[float], limit: int) -> list[DelayBucket]:
     ]
 
 
+def _pairs(delays: dict[tuple[str, str], list[float]], order: list[str]) -> list[ReplyPair]:
+    """One entry per (replier, answered) pair in `delays`, both in the participants' `order`."""
+    rank = {name: index for index, name in enumerate(order)}
+    pairs = []
+    for participant, to in sorted(delays, key=lambda pair: (rank[pair[0]], rank[pair[1]])):
+        replies, median_seconds, _ = _stats(delays[participant, to])
+        assert median_seconds is not None  # a pair is listed only with a reply
+        pairs.append(
+            ReplyPair(
+                participant=participant, to=to, replies=replies, median_seconds=median_seconds
+            )
+        )
+    return pairs
+
+
 def compute(messages: Sequence[InsightMessage], options: InsightOptions) -> ResponseTimesResult:
     """Collect every reply's delay per replying participant, then summarise them."""
     kept = sender_messages(messages)
     limit = options.silence_minutes * 60
     delays: dict[str, list[float]] = {name: [] for name in participants_of(kept)}
+    by_pair: dict[tuple[str, str], list[float]] = defaultdict(list)
     everyone: list[float] = []
 
     for previous, current in zip(kept, kept[1:], strict=False):
@@ -129,6 +164,7 @@ def compute(messages: Sequence[InsightMessage], options: InsightOptions) -> Resp
         if delay > limit:
             continue
         delays[current.sender].append(delay)
+        by_pair[current.sender, cast(str, previous.sender)].append(delay)
         everyone.append(delay)
 
     participants = []
@@ -150,4 +186,5 @@ def compute(messages: Sequence[InsightMessage], options: InsightOptions) -> Resp
         ),
         participants=participants,
         distribution=_distribution(everyone, limit),
+        pairs=_pairs(by_pair, list(delays)),
     )
