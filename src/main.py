@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from src import broker, openapi
@@ -80,8 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Probes first, then each domain straight on the app: a request's route is found by trying
     # routes in order, and every level of nesting adds to each try.
     app.include_router(health_router)
-    # The web app (static files, no build step): the API's own frontend, at /app.
+    # The web app (static files, no build step): the API's own frontend, at /app, where the
+    # site's root sends a browser.
     app.mount("/app", StaticFiles(directory=WEB_APP, html=True), name="app")
+    app.add_api_route("/", lambda: RedirectResponse("/app/"), include_in_schema=False, name="home")
     for router in (
         auth_router,
         users_router,

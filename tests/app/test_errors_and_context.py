@@ -298,6 +298,9 @@ async def test_openapi_documents_the_envelope(client: httpx.AsyncClient) -> None
 
 
 async def test_the_web_app_is_served_at_app(client: httpx.AsyncClient) -> None:
+    home = await client.get("/")
+    assert home.status_code == 307
+    assert home.headers["location"] == "/app/"
     page = await client.get("/app/")
     script = await client.get("/app/app.js")
     assert page.status_code == script.status_code == 200
