@@ -91,6 +91,8 @@ export async function chatPage(chatId, { at = null, messageId = null } = {}) {
       list.append(...data.items.map(render));
       cursor = data.next_cursor;
       more.textContent = cursor ? "Scroll for more" : list.children.length ? "" : "No messages match.";
+      // A page that does not fill the screen leaves the marker in view: no scroll will come.
+      if (cursor && more.getBoundingClientRect().top < innerHeight) setTimeout(() => load(false));
     } catch (error) {
       if (mine === generation) more.replaceChildren(errorLine(error));
     } finally {

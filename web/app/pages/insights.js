@@ -142,13 +142,17 @@ export async function insightsPage(chatId) {
     };
     const watch = async (insight) => {
       draw(insight);
-      while (!["completed", "failed"].includes(insight.status)) {
-        await sleep(700);
-        if (!section.isConnected) return;
-        insight = (await api(`/insights/${insight.id}`)).data;
-        draw(insight);
+      try {
+        while (!["completed", "failed"].includes(insight.status)) {
+          await sleep(700);
+          if (!section.isConnected) return;
+          insight = (await api(`/insights/${insight.id}`)).data;
+          draw(insight);
+        }
+        await showBalance();
+      } catch (error) {
+        status.replaceChildren(errorLine(error));
       }
-      await showBalance();
     };
     button.addEventListener("click", async () => {
       status.replaceChildren();
