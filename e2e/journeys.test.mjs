@@ -327,6 +327,10 @@ test("ask: a conversation over a chat, the answer streams in, a citation opens i
   const target = page.locator("ol.messages li.target");
   await target.waitFor();
   assert.match(await target.textContent(), /flowerpot/);
+  const shown = await messages(page).count();
+  await page.getByRole("button", { name: "Show earlier messages" }).click();
+  await page.waitForFunction((before) => document.querySelectorAll("ol.messages li").length === before + 50, shown);
+  assert.match(await target.textContent(), /flowerpot/, "the cited message stays marked");
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -104,10 +104,14 @@ export async function chatPage(chatId, { at = null, messageId = null } = {}) {
   earlier.addEventListener("click", async () => {
     const from = Math.max(0, first - PAGE);
     const params = new URLSearchParams({ limit: String(first - from), from_seq: String(from) });
-    const { data } = await api(`/chats/${chatId}/messages?${params}`);
-    list.prepend(...data.items.map(render));
-    first = from;
-    earlier.hidden = first === 0;
+    try {
+      const { data } = await api(`/chats/${chatId}/messages?${params}`);
+      list.prepend(...data.items.map(render));
+      first = from;
+      earlier.hidden = first === 0;
+    } catch (error) {
+      earlier.after(errorLine(error));
+    }
   });
 
   let typing;

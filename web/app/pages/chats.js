@@ -67,8 +67,6 @@ async function follow(chatId, status, merged) {
 /**
  * When nothing in the export decided its date order (every date reads both ways), say how it
  * was read and offer the other order: the chat is deleted and the file imported again.
- */
-/**
  * @param {Schemas["ChatRead"]} chat
  * @param {File} file
  * @param {HTMLElement} status
